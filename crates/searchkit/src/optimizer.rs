@@ -1,0 +1,187 @@
+//! The ask/tell optimiser trait every algorithm of the workspace implements,
+//! and the run loop (budget, seed, trace, observers) that drives it.
+//!
+//! ```
+//! use searchkit::prelude::*;
+//! use searchkit::baselines::RandomSearch;
+//! use searchkit::functions::Sphere;
+//!
+//! let problem = Sphere::new(3);
+//! let mut opt = RandomSearch::new(problem.space().clone(), 4);
+//! let mut rng = Stream::for_run("doc", "random", 0);
+//! let trace = run(&problem, &mut opt, 40, &mut rng, &mut []);
+//! assert_eq!(trace.len(), 40);
+//! ```
+
+use crate::problem::Problem;
+use crate::rng::Stream;
+use crate::space::Space;
+
+/// One evaluated point as an optimiser sees it: objective values in
+/// maximisation form (see [`crate::problem`]).
+#[derive(Clone, Debug)]
+pub struct Evaluated<X> {
+    pub x: X,
+    pub y: Vec<f64>,
+}
+
+/// An ask/tell optimiser over points of type `X`.
+///
+/// `ask` proposes a batch (its size is the optimiser's choice; the run loop
+/// truncates it to the remaining budget); `tell` reports the evaluated batch,
+/// in the same order. All randomness comes from the `rng` passed in.
+pub trait Optimizer<X>: Send {
+    /// A short name for records.
+    fn name(&self) -> String;
+    /// Propose points to evaluate next.
+    fn ask(&mut self, rng: &mut Stream) -> Vec<X>;
+    /// Learn from evaluated points (values maximised).
+    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream);
+}
+
+impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for Box<O> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
+        (**self).ask(rng)
+    }
+    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
+        (**self).tell(evaluated, rng)
+    }
+}
+
+/// One entry of a run's trace.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TraceEntry<X> {
+    /// 1-based evaluation count at which this point was evaluated.
+    pub eval: usize,
+    /// Index of the batch (ask) it came from.
+    pub batch: usize,
+    pub x: X,
+    /// Raw objective values (problem's own sense).
+    pub raw: Vec<f64>,
+    /// Objective values in maximisation form.
+    pub y: Vec<f64>,
+}
+
+/// Every evaluation of a run, in order.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Trace<X> {
+    pub entries: Vec<TraceEntry<X>>,
+}
+
+impl<X> Trace<X> {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// Best-so-far of objective `k` (maximisation form) after each evaluation.
+    pub fn best_so_far(&self, k: usize) -> Vec<f64> {
+        let mut best = f64::NEG_INFINITY;
+        self.entries
+            .iter()
+            .map(|e| {
+                best = best.max(e.y[k]);
+                best
+            })
+            .collect()
+    }
+}
+
+/// Watches a run: progress bars, logging, early inspection.
+pub trait Observer<X> {
+    /// Called after each evaluated batch; `done` evaluations of `budget`.
+    fn on_batch(&mut self, _batch: &[TraceEntry<X>], _done: usize, _budget: usize) {}
+    /// Called once at the end.
+    fn on_finish(&mut self, _trace: &Trace<X>) {}
+}
+
+/// An observer that logs the best value of objective 0 to stderr every `every`
+/// evaluations.
+#[derive(Debug)]
+pub struct LogObserver {
+    pub every: usize,
+    best: f64,
+    next: usize,
+}
+
+impl LogObserver {
+    pub fn new(every: usize) -> Self {
+        Self {
+            every: every.max(1),
+            best: f64::NEG_INFINITY,
+            next: every.max(1),
+        }
+    }
+}
+
+impl<X> Observer<X> for LogObserver {
+    fn on_batch(&mut self, batch: &[TraceEntry<X>], done: usize, budget: usize) {
+        for e in batch {
+            self.best = self.best.max(e.y[0]);
+        }
+        while done >= self.next {
+            eprintln!("[{done}/{budget}] best (maximised) = {:.6}", self.best);
+            self.next += self.every;
+        }
+    }
+}
+
+/// Run `opt` on `problem` for `budget` evaluations.
+///
+/// Evaluation order, batching and every random draw are fixed by `rng`, so the
+/// trace is a pure function of `(problem, optimiser state, budget, rng)`.
+/// Stops early if the optimiser proposes an empty batch (e.g. an exhausted
+/// finite space).
+pub fn run<P, O>(
+    problem: &P,
+    opt: &mut O,
+    budget: usize,
+    rng: &mut Stream,
+    observers: &mut [&mut dyn Observer<<P::Space as Space>::X>],
+) -> Trace<<P::Space as Space>::X>
+where
+    P: Problem,
+    O: Optimizer<<P::Space as Space>::X> + ?Sized,
+{
+    let mut trace = Trace {
+        entries: Vec::with_capacity(budget),
+    };
+    let mut batch_no = 0;
+    while trace.len() < budget {
+        let mut xs = opt.ask(rng);
+        if xs.is_empty() {
+            break;
+        }
+        xs.truncate(budget - trace.len());
+        let raws = problem.evaluate_batch(&xs);
+        let start = trace.len();
+        let mut told = Vec::with_capacity(xs.len());
+        for (i, (x, raw)) in xs.into_iter().zip(raws).enumerate() {
+            let y = problem.oriented(&raw);
+            told.push(Evaluated {
+                x: x.clone(),
+                y: y.clone(),
+            });
+            trace.entries.push(TraceEntry {
+                eval: start + i + 1,
+                batch: batch_no,
+                x,
+                raw,
+                y,
+            });
+        }
+        opt.tell(&told, rng);
+        for o in observers.iter_mut() {
+            o.on_batch(&trace.entries[start..], trace.len(), budget);
+        }
+        batch_no += 1;
+    }
+    for o in observers.iter_mut() {
+        o.on_finish(&trace);
+    }
+    trace
+}
