@@ -1,0 +1,1 @@
+//! Small dense linear algebra (symmetric eigendecomposition, Cholesky) without a system BLAS.
