@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: list and reproduce the experiments of the workspace.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use xtask::{config, drivers, report, runner, workspace_root};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Reproduce the papers' tables and figures", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List every experiment with its paper, table/figure and description.
+    List {
+        /// Also list the drivers and their algorithms.
+        #[arg(long)]
+        drivers: bool,
+    },
+    /// Run an experiment (resuming finished runs) and compare with the paper.
+    Reproduce {
+        /// Experiment id (see `cargo xtask list`); `all` runs every one.
+        id: String,
+        /// Budget and seeds: `full` (the paper's) or `ci` (minutes at most).
+        #[arg(long, default_value = "full")]
+        profile: String,
+        /// Override the profile's number of seeds.
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output folder (default results/<id>, or results/<id>/<profile>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit non-zero when a claim deviates.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Check every config against its schema and driver without running.
+    Check,
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    match cli.cmd {
+        Cmd::List { drivers: show } => {
+            let all = config::discover(&root)?;
+            let w = all.iter().map(|l| l.exp.id.len()).max().unwrap_or(10);
+            for l in &all {
+                println!("{:w$}  {:9} {:22} {}", l.exp.id, l.exp.paper, l.exp.reproduces, l.exp.description);
+            }
+            if show {
+                println!("\ndrivers:");
+                for d in drivers::all() {
+                    println!("  {:18} {} (algorithms: {})", d.name, d.about, d.algorithms.join(", "));
+                }
+            }
+        }
+        Cmd::Check => {
+            for l in config::discover(&root)? {
+                drivers::prepare(&l)?;
+                println!("ok  {}  ({})", l.exp.id, l.path.display());
+            }
+        }
+        Cmd::Reproduce { id, profile, seeds, jobs, out, strict } => {
+            let targets = if id == "all" { config::discover(&root)? } else { vec![config::find(&root, &id)?] };
+            let mut deviations = 0;
+            for l in targets {
+                let out = out.as_ref().map(|o| if id == "all" { o.join(&l.exp.id) } else { o.clone() });
+                let opts = runner::Options { profile: profile.clone(), seeds, jobs, out, progress: true };
+                let outcome = runner::reproduce(&root, l, &opts)?;
+                let (rep, files) = report::write(&outcome)?;
+                print!("{}", report::console(&outcome, &rep));
+                for f in files {
+                    println!("  wrote {}", f.strip_prefix(&root).unwrap_or(&f).display());
+                }
+                deviations += rep.claims.iter().filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. })).count();
+            }
+            if strict && deviations > 0 {
+                anyhow::bail!("{deviations} claim(s) deviate");
+            }
+        }
+    }
+    Ok(())
+}

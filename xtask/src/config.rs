@@ -1,0 +1,401 @@
+//! The experiment config schema (`paper_configs/<paper>/<id>.toml`,
+//! `experiments/<id>.toml`) and its loader.
+//!
+//! Unknown keys are rejected everywhere; every error names the file, the key
+//! and, where the key takes one of a set of values, the valid choices.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One experiment: a paper's table or figure, or a study of our own.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Unique id, e.g. `fewshot-nb201-search`; equals the file stem.
+    pub id: String,
+    /// Paper crate this belongs to (`fewshot`, `lamcts`, ...), or `study`.
+    pub paper: String,
+    /// Full citation of the paper.
+    pub citation: String,
+    /// The table or figure regenerated (e.g. "Figure 7").
+    pub reproduces: String,
+    /// One-line description for `cargo xtask list`.
+    pub description: String,
+    /// Which driver runs it (see `cargo xtask list --drivers`).
+    pub driver: String,
+    /// Driver-specific problem settings (validated by the driver).
+    #[serde(default)]
+    pub problem: toml::Table,
+    /// Budgets and seeds per profile: `full` and `ci` are required.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Methods compared.
+    pub methods: Vec<Method>,
+    /// How the report and figure are drawn.
+    #[serde(default)]
+    pub report: Report,
+    /// The paper's reported claims, each with its source.
+    #[serde(default)]
+    pub claims: Vec<Claim>,
+    /// Notes for the report: differences from the paper or the authors' code.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Number of seeds (runs per method); seeds are 0..seeds.
+    pub seeds: u64,
+    /// Evaluations per run.
+    pub budget: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Method {
+    /// Display name; also the label of the method's RNG stream.
+    pub name: String,
+    /// Algorithm, from the driver's list of choices.
+    pub algorithm: String,
+    /// Algorithm hyperparameters (validated by the driver).
+    #[serde(default)]
+    pub params: toml::Table,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Y-axis label of the curve figure.
+    #[serde(default)]
+    pub y_label: Option<String>,
+    /// X-axis label (default "evaluations").
+    #[serde(default)]
+    pub x_label: Option<String>,
+    /// Evaluation counts tabulated in the summary.
+    #[serde(default)]
+    pub checkpoints: Vec<usize>,
+    /// Logarithmic x axis.
+    #[serde(default)]
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    #[serde(default)]
+    pub log_y: bool,
+    /// Lower y limit of the figure (zoom on the interesting range).
+    #[serde(default)]
+    pub y_min: Option<f64>,
+    /// Upper y limit of the figure.
+    #[serde(default)]
+    pub y_max: Option<f64>,
+    /// Whether a higher curve is better (default true).
+    #[serde(default)]
+    pub higher_is_better: Option<bool>,
+}
+
+/// A reported claim of the paper.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Claim {
+    /// A method's metric equals `reported` within `tolerance` (or is at
+    /// least / at most it).
+    Value {
+        source: String,
+        text: String,
+        method: String,
+        #[serde(flatten)]
+        metric: MetricRef,
+        reported: f64,
+        tolerance: f64,
+        #[serde(default)]
+        relation: Relation,
+    },
+    /// `metric(numerator) / metric(denominator)` equals `reported` within
+    /// `tolerance` (or is at least it). "A needs 3x fewer samples than B"
+    /// is numerator B, denominator A, metric samples_to_reach, reported 3.
+    Ratio {
+        source: String,
+        text: String,
+        numerator: String,
+        denominator: String,
+        #[serde(flatten)]
+        metric: MetricRef,
+        reported: f64,
+        tolerance: f64,
+        #[serde(default)]
+        relation: Relation,
+    },
+    /// Methods ordered best first by a metric.
+    Ordering {
+        source: String,
+        text: String,
+        methods: Vec<String>,
+        #[serde(flatten)]
+        metric: MetricRef,
+        #[serde(default = "yes")]
+        higher_is_better: bool,
+    },
+    /// A claim that cannot be checked here, and why.
+    Unchecked { source: String, text: String, reason: String },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which number of a method a claim is about.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRef {
+    /// `curve` (mean curve value at `at`), `samples_to_reach` (evaluations
+    /// until the per-run curve reaches `target`, mean over seeds), or the name
+    /// of a per-run scalar the driver records (mean over seeds).
+    pub metric: String,
+    #[serde(default)]
+    pub at: Option<usize>,
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    #[default]
+    Approx,
+    AtLeast,
+    AtMost,
+}
+
+impl Claim {
+    pub fn source(&self) -> &str {
+        match self {
+            Claim::Value { source, .. }
+            | Claim::Ratio { source, .. }
+            | Claim::Ordering { source, .. }
+            | Claim::Unchecked { source, .. } => source,
+        }
+    }
+    pub fn text(&self) -> &str {
+        match self {
+            Claim::Value { text, .. }
+            | Claim::Ratio { text, .. }
+            | Claim::Ordering { text, .. }
+            | Claim::Unchecked { text, .. } => text,
+        }
+    }
+}
+
+/// An experiment config with the file it came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub exp: Experiment,
+}
+
+impl Loaded {
+    /// The profile, or an error naming the valid ones.
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.exp.profiles.get(name).with_context(|| {
+            format!(
+                "{}: no profile `{name}` under key `profiles`; valid choices: {}",
+                self.path.display(),
+                self.exp.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    /// An error about `key` in this file.
+    pub fn err(&self, key: &str, msg: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("{}: key `{key}`: {msg}", self.path.display())
+    }
+}
+
+/// Parse one config file, checking the invariants the schema cannot express.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let exp: Experiment = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let l = Loaded { path: path.to_path_buf(), exp };
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if l.exp.id != stem {
+        bail!(l.err("id", format!("`{}` must equal the file name `{stem}`", l.exp.id)));
+    }
+    for p in ["full", "ci"] {
+        if !l.exp.profiles.contains_key(p) {
+            bail!(l.err(&format!("profiles.{p}"), "missing; every experiment needs `full` and `ci` profiles"));
+        }
+    }
+    for (name, p) in &l.exp.profiles {
+        if p.seeds == 0 || p.budget == 0 {
+            bail!(l.err(&format!("profiles.{name}"), "seeds and budget must be positive"));
+        }
+    }
+    if l.exp.methods.is_empty() {
+        bail!(l.err("methods", "at least one method is needed"));
+    }
+    let names: Vec<&str> = l.exp.methods.iter().map(|m| m.name.as_str()).collect();
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            bail!(l.err(&format!("methods[{i}].name"), format!("duplicate method name `{n}`")));
+        }
+    }
+    let check = |key: String, m: &str| -> Result<()> {
+        if names.contains(&m) {
+            Ok(())
+        } else {
+            bail!(l.err(&key, format!("unknown method `{m}`; valid choices: {}", names.join(", "))))
+        }
+    };
+    for (i, c) in l.exp.claims.iter().enumerate() {
+        let mref = match c {
+            Claim::Value { method, metric, .. } => {
+                check(format!("claims[{i}].method"), method)?;
+                Some(metric)
+            }
+            Claim::Ratio { numerator, denominator, metric, .. } => {
+                check(format!("claims[{i}].numerator"), numerator)?;
+                check(format!("claims[{i}].denominator"), denominator)?;
+                Some(metric)
+            }
+            Claim::Ordering { methods, metric, .. } => {
+                for m in methods {
+                    check(format!("claims[{i}].methods"), m)?;
+                }
+                Some(metric)
+            }
+            Claim::Unchecked { .. } => None,
+        };
+        if let Some(m) = mref {
+            if m.metric == "curve" && m.at.is_none() {
+                bail!(l.err(&format!("claims[{i}].at"), "metric `curve` needs `at` (an evaluation count)"));
+            }
+            if m.metric == "samples_to_reach" && m.target.is_none() {
+                bail!(l.err(&format!("claims[{i}].target"), "metric `samples_to_reach` needs `target`"));
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// Every config under `paper_configs/` and `experiments/`, sorted by id.
+pub fn discover(root: &Path) -> Result<Vec<Loaded>> {
+    let mut files = Vec::new();
+    for dir in ["paper_configs", "experiments"] {
+        collect_toml(&root.join(dir), &mut files)?;
+    }
+    let mut out = Vec::new();
+    for f in files {
+        out.push(load(&f)?);
+    }
+    out.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
+    for w in out.windows(2) {
+        if w[0].exp.id == w[1].exp.id {
+            bail!("experiment id `{}` defined twice: {} and {}", w[0].exp.id, w[0].path.display(), w[1].path.display());
+        }
+    }
+    Ok(out)
+}
+
+fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::result::Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            collect_toml(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Find an experiment by id, or list the valid ids.
+pub fn find(root: &Path, id: &str) -> Result<Loaded> {
+    let all = discover(root)?;
+    let ids: Vec<String> = all.iter().map(|l| l.exp.id.clone()).collect();
+    all.into_iter().find(|l| l.exp.id == id).with_context(|| {
+        format!("no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}", ids.join(", "))
+    })
+}
+
+/// Typed view of a free-form params table: every key must be consumed, so a
+/// misspelt hyperparameter is an error rather than silently ignored.
+pub struct Params<'a> {
+    pub loaded: &'a Loaded,
+    pub key: String,
+    table: toml::Table,
+    used: Vec<String>,
+}
+
+impl<'a> Params<'a> {
+    pub fn new(loaded: &'a Loaded, key: impl Into<String>, table: &toml::Table) -> Self {
+        Self { loaded, key: key.into(), table: table.clone(), used: vec![] }
+    }
+
+    fn get(&mut self, name: &str) -> Option<toml::Value> {
+        self.used.push(name.to_string());
+        self.table.get(name).cloned()
+    }
+
+    pub fn usize_or(&mut self, name: &str, default: usize) -> Result<usize> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(toml::Value::Integer(i)) if i >= 0 => Ok(i as usize),
+            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected a non-negative integer, got {v}"))),
+        }
+    }
+
+    pub fn f64_or(&mut self, name: &str, default: f64) -> Result<f64> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(toml::Value::Integer(i)) => Ok(i as f64),
+            Some(toml::Value::Float(f)) => Ok(f),
+            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected a number, got {v}"))),
+        }
+    }
+
+    pub fn bool_or(&mut self, name: &str, default: bool) -> Result<bool> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(b),
+            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected true or false, got {v}"))),
+        }
+    }
+
+    /// A string from a fixed set of choices.
+    pub fn choice(&mut self, name: &str, default: Option<&str>, choices: &[&str]) -> Result<String> {
+        let key = format!("{}.{name}", self.key);
+        let v = match self.get(name) {
+            None => match default {
+                Some(d) => return Ok(d.to_string()),
+                None => return Err(self.loaded.err(&key, format!("missing; valid choices: {}", choices.join(", ")))),
+            },
+            Some(toml::Value::String(s)) => s,
+            Some(v) => return Err(self.loaded.err(&key, format!("expected a string, got {v}"))),
+        };
+        if choices.contains(&v.as_str()) {
+            Ok(v)
+        } else {
+            Err(self.loaded.err(&key, format!("unknown value `{v}`; valid choices: {}", choices.join(", "))))
+        }
+    }
+
+    /// Fail on keys nobody asked for.
+    pub fn finish(self) -> Result<()> {
+        let mut extra: Vec<&String> = self.table.keys().filter(|k| !self.used.contains(k)).collect();
+        extra.sort();
+        if let Some(k) = extra.first() {
+            let mut valid = self.used.clone();
+            valid.sort();
+            valid.dedup();
+            return Err(self.loaded.err(
+                &format!("{}.{k}", self.key),
+                format!("unknown key; valid keys here: {}", if valid.is_empty() { "(none)".into() } else { valid.join(", ") }),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! Drivers: the glue between a config's `driver` and a paper crate's code.
+//!
+//! A driver validates the config's `problem` and each method's `algorithm` and
+//! `params` up front (so a typo fails before any run starts), then runs one
+//! (method, seed) at a time. The algorithms themselves live in the crates.
+
+use crate::config::Loaded;
+use anyhow::{bail, Result};
+use searchkit::rng::Stream;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod fewshot;
+
+/// Per-evaluation rows written to `runs/<method>-s<seed>.csv`.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// What one run returns.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutput {
+    /// The experiment's metric after each evaluation.
+    pub curve: Vec<f64>,
+    pub scalars: BTreeMap<String, f64>,
+    pub table: Option<Table>,
+}
+
+/// A config checked and turned into typed settings, ready to run.
+pub trait Prepared: Sync + Send + std::fmt::Debug {
+    /// Run method `method` (index into the config's methods) with `seed`.
+    fn run(&self, method: usize, seed: u64, budget: usize, rng: Stream) -> Result<RunOutput>;
+    /// Figures beyond the standard curve figure (e.g. scatter plots); returns
+    /// the files written.
+    fn extra_figures(&self, _out: &Path) -> Result<Vec<PathBuf>> {
+        Ok(vec![])
+    }
+    /// Whether the standard curve figure applies.
+    fn has_curves(&self) -> bool {
+        true
+    }
+}
+
+/// A named driver.
+pub struct Driver {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub algorithms: &'static [&'static str],
+    pub prepare: fn(&Loaded) -> Result<Box<dyn Prepared>>,
+}
+
+/// Every driver the workspace knows.
+pub fn all() -> Vec<Driver> {
+    vec![fewshot::rank_driver(), fewshot::search_driver()]
+}
+
+/// Check a config against its driver and prepare it.
+pub fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
+    let drivers = all();
+    let Some(d) = drivers.iter().find(|d| d.name == l.exp.driver) else {
+        let names: Vec<&str> = drivers.iter().map(|d| d.name).collect();
+        bail!(l.err("driver", format!("unknown driver `{}`; valid choices: {}", l.exp.driver, names.join(", "))));
+    };
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        if !d.algorithms.contains(&m.algorithm.as_str()) {
+            bail!(l.err(
+                &format!("methods[{i}].algorithm"),
+                format!("unknown algorithm `{}` for driver `{}`; valid choices: {}", m.algorithm, d.name, d.algorithms.join(", "))
+            ));
+        }
+    }
+    (d.prepare)(l)
+}

@@ -1,0 +1,21 @@
+//! The workspace's orchestrator, as a library (the `xtask` binary and the
+//! snapshot tests both call it).
+//!
+//! - [`config`]: the experiment schema and its checks;
+//! - [`drivers`]: glue from a config's `driver` to a paper crate;
+//! - [`runner`]: methods x seeds in parallel, resumable, atomic files;
+//! - [`report`]: summaries, claim verdicts, figures ([`svg`]).
+
+pub mod config;
+pub mod drivers;
+pub mod report;
+pub mod runner;
+pub mod svg;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (the folder holding `paper_configs/`).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}

@@ -1,0 +1,438 @@
+//! Turns an [`Outcome`] into `summary.md`, `summary.json`, `curves.csv`, the
+//! figure, and a verdict for every reported claim.
+
+use crate::config::{Claim, MetricRef, Relation};
+use crate::runner::{write_atomic, Outcome, RunRecord};
+use crate::svg;
+use anyhow::Result;
+use searchkit::stats::{self, Curve, Summary};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Verdict on one claim.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Holds { ours: String },
+    Deviates { ours: String },
+    CannotCheck { why: String },
+}
+
+impl Verdict {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Holds { .. } => "holds",
+            Verdict::Deviates { .. } => "deviates",
+            Verdict::CannotCheck { .. } => "cannot be checked here",
+        }
+    }
+    pub fn ours(&self) -> String {
+        match self {
+            Verdict::Holds { ours } | Verdict::Deviates { ours } => ours.clone(),
+            Verdict::CannotCheck { why } => format!("({why})"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClaimRow {
+    pub source: String,
+    pub text: String,
+    pub reported: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MethodSummary {
+    pub name: String,
+    pub runs: usize,
+    pub curve: Option<Curve>,
+    pub scalars: BTreeMap<String, Summary>,
+}
+
+/// Everything the report says, in machine-readable form.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub profile: String,
+    pub budget: usize,
+    pub seeds: u64,
+    pub methods: Vec<MethodSummary>,
+    pub claims: Vec<ClaimRow>,
+}
+
+fn higher_is_better(o: &Outcome) -> bool {
+    o.loaded.exp.report.higher_is_better.unwrap_or(true)
+}
+
+/// Value of a method's metric, with a note (e.g. seeds that never reached a
+/// target), or why it cannot be computed in this run.
+fn metric_value(o: &Outcome, method: &str, m: &MetricRef) -> std::result::Result<(f64, String), String> {
+    let recs: &[RunRecord] =
+        &o.records.iter().find(|(n, _)| n == method).ok_or_else(|| format!("method `{method}` was not run"))?.1;
+    if recs.is_empty() {
+        return Err(format!("method `{method}` has no runs"));
+    }
+    match m.metric.as_str() {
+        "curve" => {
+            let at = m.at.unwrap_or(o.budget);
+            if at > o.budget {
+                return Err(format!("needs {at} evaluations; the `{}` profile runs {}", o.profile, o.budget));
+            }
+            let vals: Vec<f64> = recs.iter().filter(|r| !r.curve.is_empty()).map(|r| r.curve[(at - 1).min(r.curve.len() - 1)]).collect();
+            if vals.is_empty() {
+                return Err("this experiment records no curve".into());
+            }
+            Ok((stats::mean(&vals), String::new()))
+        }
+        "samples_to_reach" => {
+            let target = m.target.unwrap_or(f64::NAN);
+            let hib = higher_is_better(o);
+            let mut missed = 0;
+            let vals: Vec<f64> = recs
+                .iter()
+                .map(|r| {
+                    let hit = r.curve.iter().position(|&v| if hib { v >= target } else { v <= target });
+                    match hit {
+                        Some(i) => (i + 1) as f64,
+                        None => {
+                            missed += 1;
+                            o.budget as f64
+                        }
+                    }
+                })
+                .collect();
+            let note = if missed > 0 {
+                format!("{missed} of {} runs never reached {target} within {} (counted as {}, so a lower bound)", recs.len(), o.budget, o.budget)
+            } else {
+                String::new()
+            };
+            Ok((stats::mean(&vals), note))
+        }
+        name => {
+            let vals: Vec<f64> = recs.iter().filter_map(|r| r.scalars.get(name).copied()).collect();
+            if vals.is_empty() {
+                let avail: Vec<&String> = recs[0].scalars.keys().collect();
+                return Err(format!(
+                    "no per-run value `{name}`; recorded: curve, samples_to_reach{}",
+                    avail.iter().map(|s| format!(", {s}")).collect::<String>()
+                ));
+            }
+            Ok((stats::mean(&vals), String::new()))
+        }
+    }
+}
+
+fn describe(m: &MetricRef) -> String {
+    match m.metric.as_str() {
+        "curve" => format!("at {}", m.at.unwrap_or(0)),
+        "samples_to_reach" => format!("samples to reach {}", m.target.unwrap_or(f64::NAN)),
+        s => s.to_string(),
+    }
+}
+
+fn g(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn compare(ours: f64, reported: f64, tol: f64, rel: Relation) -> bool {
+    match rel {
+        Relation::Approx => (ours - reported).abs() <= tol,
+        Relation::AtLeast => ours >= reported - tol,
+        Relation::AtMost => ours <= reported + tol,
+    }
+}
+
+fn rel_word(rel: Relation) -> &'static str {
+    match rel {
+        Relation::Approx => "~",
+        Relation::AtLeast => ">=",
+        Relation::AtMost => "<=",
+    }
+}
+
+fn with_note(s: String, note: &str) -> String {
+    if note.is_empty() {
+        s
+    } else {
+        format!("{s}; {note}")
+    }
+}
+
+pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
+    let (reported, verdict) = match c {
+        Claim::Value { method, metric, reported, tolerance, relation, .. } => {
+            let rep = format!("{method}, {}: {} {} (tol {})", describe(metric), rel_word(*relation), g(*reported), tolerance);
+            let v = match metric_value(o, method, metric) {
+                Err(why) => Verdict::CannotCheck { why },
+                Ok((ours, note)) => {
+                    let s = with_note(g(ours), &note);
+                    if compare(ours, *reported, *tolerance, *relation) {
+                        Verdict::Holds { ours: s }
+                    } else {
+                        Verdict::Deviates { ours: s }
+                    }
+                }
+            };
+            (rep, v)
+        }
+        Claim::Ratio { numerator, denominator, metric, reported, tolerance, relation, .. } => {
+            let rep = format!("{numerator} / {denominator}, {}: {} {} (tol {})", describe(metric), rel_word(*relation), g(*reported), tolerance);
+            let v = match (metric_value(o, numerator, metric), metric_value(o, denominator, metric)) {
+                (Err(why), _) | (_, Err(why)) => Verdict::CannotCheck { why },
+                (Ok((a, na)), Ok((b, nb))) => {
+                    let ratio = a / b;
+                    let note = [na, nb].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("; ");
+                    let s = with_note(format!("{} ({} / {})", g(ratio), g(a), g(b)), &note);
+                    if compare(ratio, *reported, *tolerance, *relation) {
+                        Verdict::Holds { ours: s }
+                    } else {
+                        Verdict::Deviates { ours: s }
+                    }
+                }
+            };
+            (rep, v)
+        }
+        Claim::Ordering { methods, metric, higher_is_better, .. } => {
+            let rep = format!("{} ({}, {})", methods.join(" > "), describe(metric), if *higher_is_better { "higher is better" } else { "lower is better" });
+            let vals: std::result::Result<Vec<(f64, String)>, String> = methods.iter().map(|m| metric_value(o, m, metric)).collect();
+            let v = match vals {
+                Err(why) => Verdict::CannotCheck { why },
+                Ok(vals) => {
+                    let ok = vals.windows(2).all(|w| if *higher_is_better { w[0].0 > w[1].0 } else { w[0].0 < w[1].0 });
+                    let s = methods.iter().zip(&vals).map(|(m, (v, _))| format!("{m} {}", g(*v))).collect::<Vec<_>>().join(", ");
+                    if ok {
+                        Verdict::Holds { ours: s }
+                    } else {
+                        Verdict::Deviates { ours: s }
+                    }
+                }
+            };
+            (rep, v)
+        }
+        Claim::Unchecked { reason, .. } => ("-".into(), Verdict::CannotCheck { why: reason.clone() }),
+    };
+    ClaimRow { source: c.source().into(), text: c.text().into(), reported, verdict }
+}
+
+/// Build the report (no files written).
+pub fn build(o: &Outcome) -> Report {
+    let grid = stats::eval_grid(o.budget);
+    let methods = o
+        .records
+        .iter()
+        .map(|(name, recs)| {
+            let curves: Vec<Vec<f64>> = recs.iter().map(|r| r.curve.clone()).filter(|c| !c.is_empty()).collect();
+            let curve = (!curves.is_empty()).then(|| Curve::aggregate(&curves, &grid));
+            let mut keys: Vec<&String> = recs.iter().flat_map(|r| r.scalars.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let scalars = keys
+                .into_iter()
+                .map(|k| {
+                    let v: Vec<f64> = recs.iter().filter_map(|r| r.scalars.get(k).copied()).collect();
+                    (k.clone(), Summary::of(&v))
+                })
+                .collect();
+            MethodSummary { name: name.clone(), runs: recs.len(), curve, scalars }
+        })
+        .collect();
+    let claims = o.loaded.exp.claims.iter().map(|c| check_claim(o, c)).collect();
+    Report { id: o.loaded.exp.id.clone(), profile: o.profile.clone(), budget: o.budget, seeds: o.seeds, methods, claims }
+}
+
+fn checkpoints(o: &Outcome) -> Vec<usize> {
+    let mut c: Vec<usize> = o.loaded.exp.report.checkpoints.iter().copied().filter(|&c| c <= o.budget).collect();
+    if !c.contains(&o.budget) {
+        c.push(o.budget);
+    }
+    c
+}
+
+/// The markdown summary. Contains no timings, so it is stable for snapshots.
+pub fn markdown(o: &Outcome, r: &Report) -> String {
+    let e = &o.loaded.exp;
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}: {}\n", e.id, e.description);
+    let _ = writeln!(s, "- Paper: {}", e.citation);
+    let _ = writeln!(s, "- Reproduces: {}", e.reproduces);
+    let _ = writeln!(s, "- Config: `{}`", o.loaded.path.file_name().map(|_| rel_path(&o.loaded.path)).unwrap_or_default());
+    let _ = writeln!(s, "- Profile `{}`: {} seed(s), budget {} evaluations per run", r.profile, r.seeds, r.budget);
+    let _ = writeln!(s, "- Regenerate: `cargo xtask reproduce {} --profile {}`\n", e.id, r.profile);
+
+    let _ = writeln!(s, "## Claims\n");
+    if r.claims.is_empty() {
+        let _ = writeln!(s, "No numeric claims in this config.\n");
+    } else {
+        let _ = writeln!(s, "| source | claim | paper | ours | verdict |\n|---|---|---|---|---|");
+        for c in &r.claims {
+            let _ = writeln!(s, "| {} | {} | {} | {} | **{}** |", c.source, c.text, c.reported, c.verdict.ours(), c.verdict.word());
+        }
+        s.push('\n');
+    }
+
+    if r.methods.iter().any(|m| m.curve.is_some()) {
+        let cps = checkpoints(o);
+        let ylab = e.report.y_label.clone().unwrap_or_else(|| "metric".into());
+        let _ = writeln!(s, "## {ylab} at selected evaluation counts (mean +- standard error over seeds)\n");
+        let _ = write!(s, "| method |");
+        for c in &cps {
+            let _ = write!(s, " {c} |");
+        }
+        let _ = writeln!(s, "\n|---|{}", "---|".repeat(cps.len()));
+        for m in &r.methods {
+            if let Some(cv) = &m.curve {
+                let _ = write!(s, "| {} |", m.name);
+                for &c in &cps {
+                    let i = cv.evals.iter().rposition(|&x| x <= c).unwrap_or(0);
+                    let _ = write!(s, " {} +- {} |", g(cv.mean[i]), g(cv.stderr[i]));
+                }
+                s.push('\n');
+            }
+        }
+        s.push('\n');
+    }
+
+    let scalar_methods: Vec<&MethodSummary> = r.methods.iter().filter(|m| !m.scalars.is_empty()).collect();
+    if !scalar_methods.is_empty() {
+        let _ = writeln!(s, "## Per-run values (mean +- standard error over seeds; n = runs)\n");
+        let _ = writeln!(s, "| method | value | mean | stderr | median | min | max | n |\n|---|---|---|---|---|---|---|---|");
+        for m in scalar_methods {
+            for (k, v) in &m.scalars {
+                let _ = writeln!(s, "| {} | {k} | {} | {} | {} | {} | {} | {} |", m.name, g(v.mean), g(v.stderr), g(v.median), g(v.min), g(v.max), v.n);
+            }
+        }
+        s.push('\n');
+    }
+
+    let _ = writeln!(s, "## Methods\n");
+    for m in &e.methods {
+        let params = if m.params.is_empty() { String::new() } else { format!(" `{}`", inline_table(&m.params)) };
+        let _ = writeln!(s, "- **{}**: `{}`{params}", m.name, m.algorithm);
+    }
+    if !e.notes.is_empty() {
+        let _ = writeln!(s, "\n## Notes\n");
+        for n in &e.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
+    s
+}
+
+fn inline_table(t: &toml::Table) -> String {
+    t.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+}
+
+fn rel_path(p: &std::path::Path) -> String {
+    // Show the path from `paper_configs/` or `experiments/` on.
+    let s = p.to_string_lossy().replace('\\', "/");
+    for key in ["paper_configs/", "experiments/"] {
+        if let Some(i) = s.rfind(key) {
+            return s[i..].to_string();
+        }
+    }
+    s
+}
+
+fn figure(o: &Outcome, r: &Report) -> Option<String> {
+    let e = &o.loaded.exp;
+    let series: Vec<svg::Series> = r
+        .methods
+        .iter()
+        .filter_map(|m| {
+            let c = m.curve.as_ref()?;
+            let xs: Vec<f64> = c.evals.iter().map(|&x| x as f64).collect();
+            let lo: Vec<f64> = c.mean.iter().zip(&c.stderr).map(|(m, s)| m - if s.is_finite() { *s } else { 0.0 }).collect();
+            let hi: Vec<f64> = c.mean.iter().zip(&c.stderr).map(|(m, s)| m + if s.is_finite() { *s } else { 0.0 }).collect();
+            Some(svg::Series { name: m.name.clone(), xs, ys: c.mean.clone(), band: Some((lo, hi)) })
+        })
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    let markers = e
+        .claims
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Value { metric, reported, method, .. } if metric.metric == "curve" => {
+                Some(svg::Marker { x: metric.at? as f64, y: *reported, label: method.clone() })
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    let ax = svg::Axes {
+        title: format!("{} ({}, {} seeds)", e.id, r.profile, r.seeds),
+        x_label: e.report.x_label.clone().unwrap_or_else(|| "evaluations".into()),
+        y_label: e.report.y_label.clone().unwrap_or_else(|| "metric".into()),
+        log_x: e.report.log_x,
+        log_y: e.report.log_y,
+        y_min: e.report.y_min,
+        y_max: e.report.y_max,
+    };
+    Some(svg::line_chart(&ax, &series, &markers))
+}
+
+/// Write every report file; returns the paths written.
+pub fn write(o: &Outcome) -> Result<(Report, Vec<PathBuf>)> {
+    let r = build(o);
+    let mut written = vec![];
+    let md = markdown(o, &r);
+    let p = o.out.join("summary.md");
+    write_atomic(&p, md.as_bytes())?;
+    written.push(p);
+    let p = o.out.join("summary.json");
+    write_atomic(&p, serde_json::to_string_pretty(&r)?.as_bytes())?;
+    written.push(p);
+    if r.methods.iter().any(|m| m.curve.is_some()) {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["method", "evals", "mean", "stderr", "median", "q25", "q75"])?;
+        for m in &r.methods {
+            if let Some(c) = &m.curve {
+                for i in 0..c.evals.len() {
+                    w.write_record([
+                        m.name.clone(),
+                        c.evals[i].to_string(),
+                        c.mean[i].to_string(),
+                        c.stderr[i].to_string(),
+                        c.median[i].to_string(),
+                        c.q25[i].to_string(),
+                        c.q75[i].to_string(),
+                    ])?;
+                }
+            }
+        }
+        let p = o.out.join("curves.csv");
+        write_atomic(&p, &w.into_inner()?)?;
+        written.push(p);
+    }
+    if o.prepared.has_curves() {
+        if let Some(svg) = figure(o, &r) {
+            let p = o.out.join("figure.svg");
+            write_atomic(&p, svg.as_bytes())?;
+            written.push(p);
+        }
+    }
+    written.extend(o.prepared.extra_figures(&o.out)?);
+    Ok((r, written))
+}
+
+/// The claims table for the terminal.
+pub fn console(o: &Outcome, r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\n{} ({}; profile {}, {} seeds, budget {})", o.loaded.exp.id, o.loaded.exp.reproduces, r.profile, r.seeds, r.budget);
+    for c in &r.claims {
+        let _ = writeln!(s, "  [{}] {} — {}\n      paper: {}\n      ours:  {}", c.verdict.word(), c.source, c.text, c.reported, c.verdict.ours());
+    }
+    let secs: f64 = o.records.iter().flat_map(|(_, v)| v.iter().map(|r| r.seconds)).sum();
+    let _ = writeln!(s, "  ({} runs, {} reused; {:.1} s of run time)", o.records.iter().map(|(_, v)| v.len()).sum::<usize>(), o.reused, secs);
+    s
+}
