@@ -24,6 +24,7 @@
 
 pub mod baselines;
 pub mod functions;
+pub mod learn;
 pub mod linalg;
 pub mod nasbench;
 pub mod optimizer;
