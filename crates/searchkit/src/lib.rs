@@ -5,18 +5,18 @@
 //! get. This crate holds every mechanism that two or more of them use, so each
 //! paper crate adds only its own idea:
 //!
-//! - [`space`]: continuous boxes and categorical vectors; [`problem`]: single-
+//! - [`space`] — continuous boxes and categorical vectors; [`problem`]: single-
 //!   and multi-objective problems (maximisation convention, known optima,
 //!   reference points).
-//! - [`optimizer`]: the ask/tell [`Optimizer`](optimizer::Optimizer) trait and
+//! - [`optimizer`] — the ask/tell [`Optimizer`](optimizer::Optimizer) trait and
 //!   the [`run`](optimizer::run) loop with budget, trace and observers.
-//! - [`rng`]: explicit seeded streams derived from `(experiment, method, seed)`.
-//! - [`pareto`]: dominance, non-dominated sorting, exact hypervolume.
-//! - [`baselines`]: random search, regularized evolution, CMA-ES.
-//! - [`nasbench`]: NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
+//! - [`rng`] — explicit seeded streams derived from `(experiment, method, seed)`.
+//! - [`pareto`] — dominance, non-dominated sorting, exact hypervolume.
+//! - [`baselines`] — random search, regularized evolution, CMA-ES.
+//! - [`nasbench`] — NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
 //!   and NAS-Bench-101 (official tfrecord loader, embedded sample).
-//! - [`stats`]: summaries over seeds, rank correlations, curves.
-//! - [`functions`]: small test problems.
+//! - [`stats`] — summaries over seeds, rank correlations, curves.
+//! - [`functions`] — small test problems.
 //!
 //! Entry points: implement [`Problem`](problem::Problem) for your task, pick an
 //! [`Optimizer`](optimizer::Optimizer), and call [`run`](optimizer::run) with a
