@@ -1,20 +1,99 @@
+//! Uniform random search, with or without replacement.
+//!
+//! NAS tables count random search in *unique* architectures, so on a
+//! [`Categorical`] space [`RandomSearch::without_replacement`] draws a uniform
+//! random permutation of the space lazily (never proposing a point twice) and
+//! stops, by asking for an empty batch, once the space is exhausted.
+
+use std::collections::HashMap;
+
 use crate::optimizer::{Evaluated, Optimizer};
 use crate::rng::Stream;
-use crate::space::Space;
+use crate::space::{Categorical, Space};
 
-/// Uniform random search: `batch` independent uniform points per ask.
+/// Uniform random search: `batch` uniform points per ask.
+///
+/// [`RandomSearch::new`] samples independently (with replacement) on any
+/// [`Space`]; [`RandomSearch::without_replacement`] never repeats a point of a
+/// [`Categorical`] space.
 #[derive(Clone, Debug)]
-pub struct RandomSearch<S> {
+pub struct RandomSearch<S: Space> {
     space: S,
     batch: usize,
+    unique: Option<Unique<S>>,
+}
+
+/// Sampling-without-replacement state: a lazy permutation of point indices and
+/// how to turn an index into a point of `S` (only [`Categorical`] builds one).
+#[derive(Clone, Debug)]
+struct Unique<S: Space> {
+    perm: LazyPermutation,
+    decode: fn(&S, usize) -> S::X,
+}
+
+/// Fisher-Yates shuffle of `0..n` done one draw at a time: only the swapped
+/// positions are stored, so memory grows with the number of draws, not with
+/// `n` (NAS spaces can be large while budgets stay small).
+#[derive(Clone, Debug)]
+struct LazyPermutation {
+    remaining: usize,
+    swapped: HashMap<usize, usize>,
+}
+
+impl LazyPermutation {
+    fn new(n: usize) -> Self {
+        Self {
+            remaining: n,
+            swapped: HashMap::new(),
+        }
+    }
+
+    fn next(&mut self, rng: &mut Stream) -> Option<usize> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let j = rng.below(self.remaining);
+        let last = self.remaining - 1;
+        let at_j = self.swapped.get(&j).copied().unwrap_or(j);
+        let at_last = self.swapped.remove(&last).unwrap_or(last);
+        if j != last {
+            self.swapped.insert(j, at_last);
+        }
+        self.remaining = last;
+        Some(at_j)
+    }
 }
 
 impl<S: Space> RandomSearch<S> {
+    /// Independent uniform points (with replacement), `batch` per ask.
     pub fn new(space: S, batch: usize) -> Self {
         Self {
             space,
             batch: batch.max(1),
+            unique: None,
         }
+    }
+}
+
+impl RandomSearch<Categorical> {
+    /// Uniform points never proposed twice, `batch` per ask (fewer at the end);
+    /// an exhausted space yields an empty batch, which ends the run loop.
+    /// Panics if the space has more than `usize::MAX` points.
+    pub fn without_replacement(space: Categorical, batch: usize) -> Self {
+        let n = usize::try_from(space.size()).expect("categorical space too large to index");
+        Self {
+            space,
+            batch: batch.max(1),
+            unique: Some(Unique {
+                perm: LazyPermutation::new(n),
+                decode: |s: &Categorical, i| s.point_at(i),
+            }),
+        }
+    }
+
+    /// Points not yet proposed (`None` when sampling with replacement).
+    pub fn remaining(&self) -> Option<usize> {
+        self.unique.as_ref().map(|u| u.perm.remaining)
     }
 }
 
@@ -23,7 +102,76 @@ impl<S: Space> Optimizer<S::X> for RandomSearch<S> {
         "random".into()
     }
     fn ask(&mut self, rng: &mut Stream) -> Vec<S::X> {
-        (0..self.batch).map(|_| self.space.sample(rng)).collect()
+        match &mut self.unique {
+            None => (0..self.batch).map(|_| self.space.sample(rng)).collect(),
+            Some(u) => (0..self.batch)
+                .map_while(|_| u.perm.next(rng))
+                .map(|i| (u.decode)(&self.space, i))
+                .collect(),
+        }
     }
     fn tell(&mut self, _evaluated: &[Evaluated<S::X>], _rng: &mut Stream) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::run;
+    use crate::problem::Problem;
+
+    struct IndexValue(Categorical);
+    impl Problem for IndexValue {
+        type Space = Categorical;
+        fn name(&self) -> String {
+            "index".into()
+        }
+        fn space(&self) -> &Categorical {
+            &self.0
+        }
+        fn evaluate(&self, x: &Vec<usize>) -> Vec<f64> {
+            vec![self.0.index_of(x) as f64]
+        }
+    }
+
+    #[test]
+    fn without_replacement_visits_each_point_once() {
+        let space = Categorical::new(vec![3, 1, 4, 2]);
+        let n = space.size() as usize;
+        let problem = IndexValue(space.clone());
+        let mut opt = RandomSearch::without_replacement(space.clone(), 5);
+        let mut rng = Stream::root("random-unique");
+        let trace = run(&problem, &mut opt, 10 * n, &mut rng, &mut []);
+        assert_eq!(trace.len(), n, "stops once the space is exhausted");
+        let mut seen: Vec<usize> = trace.entries.iter().map(|e| space.index_of(&e.x)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        assert_eq!(opt.remaining(), Some(0));
+        assert!(opt.ask(&mut rng).is_empty());
+    }
+
+    #[test]
+    fn without_replacement_is_uniform_first_draw() {
+        // Each of 4 points should come first about a quarter of the time.
+        let space = Categorical::new(vec![4]);
+        let mut counts = [0usize; 4];
+        let base = Stream::root("random-uniform");
+        for r in 0..4000u64 {
+            let mut rng = base.child_n("rep", r);
+            let mut opt = RandomSearch::without_replacement(space.clone(), 1);
+            counts[opt.ask(&mut rng)[0][0]] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (900..1100).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn with_replacement_keeps_batch_size() {
+        let space = Categorical::new(vec![2]);
+        let mut opt = RandomSearch::new(space, 7);
+        let mut rng = Stream::root("random-plain");
+        assert_eq!(opt.ask(&mut rng).len(), 7);
+        assert_eq!(opt.remaining(), None);
+    }
 }
