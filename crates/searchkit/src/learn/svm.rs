@@ -1,0 +1,897 @@
+//! Binary C-support vector classification with the semantics of libsvm and
+//! scikit-learn's `SVC`.
+//!
+//! The dual `min_a 1/2 a'Qa - e'a` s.t. `y'a = 0`, `0 <= a_i <= C`, with
+//! `Q_ij = y_i y_j K(x_i, x_j)`, is solved by SMO with the second-order
+//! working-set selection WSS3 of Fan, Chen and Lin (JMLR 2005): `i` maximises
+//! `-y_t G_t` over the "up" set, `j` minimises `-b^2/a` over the "low" set, and
+//! the solver stops when the maximal violation `m(a) - M(a) < tol` (libsvm's
+//! `eps`, default 1e-3). The bias follows libsvm: `rho` is the mean of
+//! `y_i G_i` over free support vectors, or the midpoint of the feasible
+//! interval when none is free; the decision function is
+//! `sum_i y_i a_i K(x_i, x) - rho`, positive meaning class `true` (scikit-
+//! learn's `classes_[1]` for boolean labels).
+//!
+//! Kernels: linear `<x,y>`, RBF `exp(-gamma |x-y|^2)` and polynomial
+//! `(gamma <x,y> + coef0)^degree`; gamma `Auto = 1/d`, `Scale = 1/(d var(X))`
+//! with the variance over all entries of `X` (1 if that is zero), as in
+//! scikit-learn. Not implemented: shrinking, class weights, probability
+//! estimates, multi-class.
+//!
+//! Speed: kernel rows are computed on demand in `f32` (as libsvm's `Qfloat`)
+//! and cached with least-recently-used eviction under a 256 MiB budget, which
+//! holds the whole matrix for `n <= 8192`; only rows of points that enter a
+//! working set are ever computed. Prediction keeps the support vectors in one
+//! contiguous buffer, and the linear kernel collapses to one weight vector.
+
+use thiserror::Error;
+
+/// Which kernel [`SvcParams`] asks for; [`Kernel`] is the resolved form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    Linear,
+    Rbf,
+    Poly,
+}
+
+/// The kernel coefficient for RBF and polynomial kernels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Gamma {
+    /// `1 / d`.
+    Auto,
+    /// `1 / (d * var(X))`, variance over all entries of `X`; 1 if it is zero.
+    Scale,
+    /// A fixed positive value.
+    Value(f64),
+}
+
+/// A kernel with every coefficient resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kernel {
+    /// `<x, y>`.
+    Linear,
+    /// `exp(-gamma |x - y|^2)`.
+    Rbf { gamma: f64 },
+    /// `(gamma <x, y> + coef0)^degree`.
+    Poly { gamma: f64, degree: u32, coef0: f64 },
+}
+
+/// `sum_k f(a_k, b_k)` over four independent partial sums, so the loop is
+/// not bound by the latency of one serial addition chain.
+#[inline(always)]
+fn sum4(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        acc[0] += f(*x, *y);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    sum4(a, b, |x, y| x * y)
+}
+
+#[inline]
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    sum4(a, b, |x, y| (x - y) * (x - y))
+}
+
+impl Kernel {
+    /// `K(a, b)`.
+    #[inline]
+    pub fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
+        match *self {
+            Kernel::Linear => dot(a, b),
+            Kernel::Rbf { gamma } => (-gamma * sq_dist(a, b)).exp(),
+            Kernel::Poly {
+                gamma,
+                degree,
+                coef0,
+            } => powi(gamma * dot(a, b) + coef0, degree),
+        }
+    }
+
+    /// Row `i` of the kernel matrix of the flat `n x d` data `x`, into `out`.
+    fn fill_row(&self, x: &[f64], d: usize, i: usize, out: &mut [f32]) {
+        let xi = &x[i * d..(i + 1) * d];
+        let rows = x.chunks_exact(d);
+        // Match outside the loop so each arm is a tight loop.
+        match *self {
+            Kernel::Linear => {
+                for (o, r) in out.iter_mut().zip(rows) {
+                    *o = dot(xi, r) as f32;
+                }
+            }
+            Kernel::Rbf { gamma } => {
+                for (o, r) in out.iter_mut().zip(rows) {
+                    *o = (-gamma * sq_dist(xi, r)).exp() as f32;
+                }
+            }
+            Kernel::Poly {
+                gamma,
+                degree,
+                coef0,
+            } => {
+                for (o, r) in out.iter_mut().zip(rows) {
+                    *o = powi(gamma * dot(xi, r) + coef0, degree) as f32;
+                }
+            }
+        }
+    }
+}
+
+/// `v^e` by repeated squaring (libsvm's `powi`).
+#[inline]
+fn powi(v: f64, e: u32) -> f64 {
+    v.powi(e.min(i32::MAX as u32) as i32)
+}
+
+/// Settings of [`Svc::fit`]; the defaults are scikit-learn's `SVC()`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SvcParams {
+    /// Kernel family (default RBF).
+    pub kernel: KernelKind,
+    /// Kernel coefficient for RBF and polynomial (default `Scale`).
+    pub gamma: Gamma,
+    /// Box constraint `C > 0` (default 1).
+    pub c: f64,
+    /// Polynomial degree (default 3).
+    pub degree: u32,
+    /// Polynomial offset (default 0).
+    pub coef0: f64,
+    /// Stopping tolerance on the maximal KKT violation (default 1e-3).
+    pub tol: f64,
+    /// Cap on SMO iterations (default 10^7, libsvm's floor). When it is hit
+    /// the current iterate is returned and [`Svc::converged`] is false.
+    pub max_iter: usize,
+}
+
+impl Default for SvcParams {
+    fn default() -> Self {
+        Self {
+            kernel: KernelKind::Rbf,
+            gamma: Gamma::Scale,
+            c: 1.0,
+            degree: 3,
+            coef0: 0.0,
+            tol: 1e-3,
+            max_iter: 10_000_000,
+        }
+    }
+}
+
+impl SvcParams {
+    /// Defaults with the given kernel.
+    pub fn new(kernel: KernelKind) -> Self {
+        Self {
+            kernel,
+            ..Self::default()
+        }
+    }
+
+    /// The kernel these settings give on training data `x`.
+    pub fn resolve_kernel(&self, x: &[Vec<f64>]) -> Kernel {
+        let d = x.first().map_or(0, Vec::len);
+        let gamma = match self.gamma {
+            Gamma::Value(g) => g,
+            Gamma::Auto => 1.0 / d as f64,
+            Gamma::Scale => {
+                let m = (x.len() * d) as f64;
+                let mean = x.iter().flatten().sum::<f64>() / m;
+                let var = x.iter().flatten().map(|v| (v - mean).powi(2)).sum::<f64>() / m;
+                if var > 0.0 {
+                    1.0 / (d as f64 * var)
+                } else {
+                    1.0
+                }
+            }
+        };
+        match self.kernel {
+            KernelKind::Linear => Kernel::Linear,
+            KernelKind::Rbf => Kernel::Rbf { gamma },
+            KernelKind::Poly => Kernel::Poly {
+                gamma,
+                degree: self.degree,
+                coef0: self.coef0,
+            },
+        }
+    }
+}
+
+/// Why [`Svc::fit`] refused.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum SvmError {
+    /// All labels are equal (the value given); callers handle this case.
+    #[error("SVC needs both classes, but every label is {0}")]
+    OneClass(bool),
+    /// Inputs inconsistent or out of range.
+    #[error("invalid SVC input: {0}")]
+    Invalid(String),
+}
+
+/// A fitted binary support vector classifier.
+#[derive(Clone, Debug)]
+pub struct Svc {
+    kernel: Kernel,
+    dim: usize,
+    /// Support vectors, row-major `n_sv x dim`.
+    sv: Vec<f64>,
+    /// `y_i a_i` per support vector.
+    coef: Vec<f64>,
+    /// Training indices of the support vectors.
+    support: Vec<usize>,
+    rho: f64,
+    /// `sum_i y_i a_i x_i` for the linear kernel.
+    w: Option<Vec<f64>>,
+    n_iter: usize,
+    converged: bool,
+}
+
+/// Kernel-row cache budget (bytes); libsvm/scikit-learn default to 200 MB.
+const CACHE_BYTES: usize = 256 << 20;
+/// libsvm's floor on the curvature of a working-set pair.
+const TAU: f64 = 1e-12;
+
+impl Svc {
+    /// Train on `x` (rows are points) with boolean labels (`true` = positive).
+    pub fn fit(params: &SvcParams, x: &[Vec<f64>], labels: &[bool]) -> Result<Svc, SvmError> {
+        let n = x.len();
+        if n == 0 {
+            return Err(SvmError::Invalid("no training points".into()));
+        }
+        if labels.len() != n {
+            return Err(SvmError::Invalid(format!(
+                "{} labels for {n} points",
+                labels.len()
+            )));
+        }
+        let d = x[0].len();
+        if d == 0 || x.iter().any(|r| r.len() != d) {
+            return Err(SvmError::Invalid(
+                "rows must be non-empty and of equal length".into(),
+            ));
+        }
+        if x.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(SvmError::Invalid("non-finite coordinate".into()));
+        }
+        if labels.iter().all(|&l| l == labels[0]) {
+            return Err(SvmError::OneClass(labels[0]));
+        }
+        let c_ok = params.c > 0.0 && params.c.is_finite();
+        if !c_ok || params.tol.is_nan() || params.tol <= 0.0 {
+            return Err(SvmError::Invalid("need C > 0 and tol > 0".into()));
+        }
+        if let Gamma::Value(g) = params.gamma {
+            if !(g > 0.0 && g.is_finite()) && params.kernel != KernelKind::Linear {
+                return Err(SvmError::Invalid("need gamma > 0".into()));
+            }
+        }
+        let kernel = params.resolve_kernel(x);
+        let flat: Vec<f64> = x.iter().flatten().copied().collect();
+        let y: Vec<f64> = labels.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
+        let cap = (CACHE_BYTES / (4 * n)).clamp(2, n);
+        let sol = solve(
+            &kernel,
+            &flat,
+            d,
+            &y,
+            params.c,
+            params.tol,
+            params.max_iter,
+            cap,
+        );
+        Ok(Self::from_solution(kernel, &flat, d, &y, sol))
+    }
+
+    fn from_solution(kernel: Kernel, flat: &[f64], d: usize, y: &[f64], sol: Solution) -> Self {
+        let support: Vec<usize> = (0..y.len()).filter(|&i| sol.alpha[i] > 0.0).collect();
+        let coef: Vec<f64> = support.iter().map(|&i| y[i] * sol.alpha[i]).collect();
+        let mut sv = Vec::with_capacity(support.len() * d);
+        for &i in &support {
+            sv.extend_from_slice(&flat[i * d..(i + 1) * d]);
+        }
+        let w = (kernel == Kernel::Linear).then(|| {
+            let mut w = vec![0.0; d];
+            for (c, r) in coef.iter().zip(sv.chunks_exact(d)) {
+                for (wj, rj) in w.iter_mut().zip(r) {
+                    *wj += c * rj;
+                }
+            }
+            w
+        });
+        Self {
+            kernel,
+            dim: d,
+            sv,
+            coef,
+            support,
+            rho: sol.rho,
+            w,
+            n_iter: sol.n_iter,
+            converged: sol.converged,
+        }
+    }
+
+    /// `sum_i y_i a_i K(x_i, x) - rho`; positive means class `true`.
+    pub fn decision_function(&self, x: &[f64]) -> f64 {
+        debug_assert_eq!(x.len(), self.dim, "point has the wrong dimension");
+        if let Some(w) = &self.w {
+            return dot(w, x) - self.rho;
+        }
+        let rows = self.sv.chunks_exact(self.dim).zip(&self.coef);
+        let s: f64 = match self.kernel {
+            Kernel::Rbf { gamma } => rows.map(|(r, c)| c * (-gamma * sq_dist(r, x)).exp()).sum(),
+            k => rows.map(|(r, c)| c * k.eval(r, x)).sum(),
+        };
+        s - self.rho
+    }
+
+    /// Whether `x` falls on the `true` side.
+    pub fn predict(&self, x: &[f64]) -> bool {
+        self.decision_function(x) > 0.0
+    }
+
+    /// [`Svc::predict`] for many points.
+    pub fn predict_batch(&self, xs: &[Vec<f64>]) -> Vec<bool> {
+        xs.iter().map(|x| self.predict(x)).collect()
+    }
+
+    /// Number of support vectors (`a_i > 0`).
+    pub fn n_support(&self) -> usize {
+        self.support.len()
+    }
+
+    /// Training indices of the support vectors, ascending.
+    pub fn support(&self) -> &[usize] {
+        &self.support
+    }
+
+    /// Support vector `s` (in the order of [`Svc::support`]).
+    pub fn support_vector(&self, s: usize) -> &[f64] {
+        &self.sv[s * self.dim..(s + 1) * self.dim]
+    }
+
+    /// `y_i a_i` per support vector (scikit-learn's `dual_coef_`).
+    pub fn dual_coef(&self) -> &[f64] {
+        &self.coef
+    }
+
+    /// `-rho` (scikit-learn's `intercept_`).
+    pub fn intercept(&self) -> f64 {
+        -self.rho
+    }
+
+    /// The resolved kernel.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// SMO iterations taken.
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+
+    /// Whether SMO reached the tolerance before `max_iter`.
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+}
+
+/// Kernel rows computed on demand, least recently used evicted first.
+struct RowCache<'a> {
+    kernel: Kernel,
+    x: &'a [f64],
+    d: usize,
+    /// Empty when row `i` is not cached.
+    rows: Vec<Vec<f32>>,
+    stamp: Vec<u64>,
+    cached: Vec<usize>,
+    cap: usize,
+    clock: u64,
+}
+
+impl<'a> RowCache<'a> {
+    fn new(kernel: Kernel, x: &'a [f64], d: usize, cap: usize) -> Self {
+        let n = x.len() / d;
+        Self {
+            kernel,
+            x,
+            d,
+            rows: vec![Vec::new(); n],
+            stamp: vec![0; n],
+            cached: Vec::new(),
+            cap: cap.max(2),
+            clock: 0,
+        }
+    }
+
+    fn ensure(&mut self, i: usize) {
+        self.clock += 1;
+        self.stamp[i] = self.clock;
+        if !self.rows[i].is_empty() {
+            return;
+        }
+        let n = self.rows.len();
+        let mut buf = if self.cached.len() >= self.cap {
+            // The row just touched has the newest stamp, so it survives.
+            let pos = (0..self.cached.len())
+                .min_by_key(|&p| self.stamp[self.cached[p]])
+                .expect("cache holds rows");
+            let old = self.cached.swap_remove(pos);
+            std::mem::take(&mut self.rows[old])
+        } else {
+            vec![0.0; n]
+        };
+        buf.resize(n, 0.0);
+        self.kernel.fill_row(self.x, self.d, i, &mut buf);
+        self.rows[i] = buf;
+        self.cached.push(i);
+    }
+
+    fn row(&self, i: usize) -> &[f32] {
+        &self.rows[i]
+    }
+}
+
+struct Solution {
+    alpha: Vec<f64>,
+    rho: f64,
+    n_iter: usize,
+    converged: bool,
+}
+
+/// SMO with WSS3 on the flat `n x d` data; `cap` is the row-cache size.
+fn solve(
+    kernel: &Kernel,
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    c: f64,
+    tol: f64,
+    max_iter: usize,
+    cap: usize,
+) -> Solution {
+    let n = y.len();
+    let qd: Vec<f64> = (0..n)
+        .map(|i| {
+            let xi = &x[i * d..(i + 1) * d];
+            kernel.eval(xi, xi)
+        })
+        .collect();
+    let mut cache = RowCache::new(*kernel, x, d, cap);
+    let mut alpha = vec![0.0; n];
+    // v_t = y_t G_t, with G = Q a - e the dual gradient; since y_t^2 = 1,
+    // v_k moves by K_ki y_i da_i + K_kj y_j da_j, with no label product.
+    let mut v: Vec<f64> = y.iter().map(|&yt| -yt).collect();
+    // "up": y_t a_t can grow; "low": y_t a_t can shrink. Kept as flags,
+    // refreshed only for the two variables that move.
+    let flags = |a: f64, yt: f64| {
+        if yt > 0.0 {
+            (a < c, a > 0.0)
+        } else {
+            (a > 0.0, a < c)
+        }
+    };
+    let (mut up, mut low): (Vec<bool>, Vec<bool>) = (0..n).map(|t| flags(alpha[t], y[t])).unzip();
+    let mut n_iter = 0;
+    let mut converged = false;
+    // i: the maximal violator of the up set (later index on ties, as libsvm).
+    // After the first pass it is found inside the gradient update loop.
+    let mut gmax = f64::NEG_INFINITY;
+    let mut sel_i = None;
+    for t in 0..n {
+        if up[t] && -v[t] >= gmax {
+            gmax = -v[t];
+            sel_i = Some(t);
+        }
+    }
+    while n_iter < max_iter {
+        let Some(i) = sel_i else {
+            converged = true;
+            break;
+        };
+        cache.ensure(i);
+        let ki = cache.row(i);
+        // j: the largest second-order decrease b^2 / a with i, over the low
+        // set; compared by cross-multiplication (a > 0) to avoid a division.
+        let mut gmax2 = f64::NEG_INFINITY;
+        let (mut best_b2, mut best_a) = (0.0, 1.0);
+        let mut sel_j = None;
+        let qdi = qd[i];
+        for t in 0..n {
+            if !low[t] {
+                continue;
+            }
+            gmax2 = gmax2.max(v[t]);
+            let b = gmax + v[t];
+            if b > 0.0 {
+                let a = qdi + qd[t] - 2.0 * f64::from(ki[t]);
+                let a = if a > 0.0 { a } else { TAU };
+                if b * b * best_a >= best_b2 * a {
+                    best_b2 = b * b;
+                    best_a = a;
+                    sel_j = Some(t);
+                }
+            }
+        }
+        let j = match sel_j {
+            Some(j) if gmax + gmax2 >= tol => j,
+            _ => {
+                converged = true;
+                break;
+            }
+        };
+        n_iter += 1;
+
+        // Move a_i by y_i t and a_j by -y_j t (keeps y'a fixed); t >= 0
+        // minimises the 1-D quadratic, clipped to the box.
+        cache.ensure(j);
+        let (ki, kj) = (cache.row(i), cache.row(j));
+        let b = gmax + v[j];
+        let a = qdi + qd[j] - 2.0 * f64::from(ki[j]);
+        let t_free = b / if a > 0.0 { a } else { TAU };
+        let room_i = if y[i] > 0.0 { c - alpha[i] } else { alpha[i] };
+        let room_j = if y[j] > 0.0 { alpha[j] } else { c - alpha[j] };
+        let t = t_free.min(room_i).min(room_j);
+        let (old_i, old_j) = (alpha[i], alpha[j]);
+        // Snap clipped variables exactly onto their bound so that the
+        // up/low sets are decided without rounding noise.
+        alpha[i] = if t >= room_i {
+            if y[i] > 0.0 {
+                c
+            } else {
+                0.0
+            }
+        } else {
+            (old_i + y[i] * t).clamp(0.0, c)
+        };
+        alpha[j] = if t >= room_j {
+            if y[j] > 0.0 {
+                0.0
+            } else {
+                c
+            }
+        } else {
+            (old_j - y[j] * t).clamp(0.0, c)
+        };
+        (up[i], low[i]) = flags(alpha[i], y[i]);
+        (up[j], low[j]) = flags(alpha[j], y[j]);
+        let si = y[i] * (alpha[i] - old_i);
+        let sj = y[j] * (alpha[j] - old_j);
+        gmax = f64::NEG_INFINITY;
+        sel_i = None;
+        for k in 0..n {
+            v[k] += f64::from(ki[k]) * si + f64::from(kj[k]) * sj;
+            if up[k] && -v[k] >= gmax {
+                gmax = -v[k];
+                sel_i = Some(k);
+            }
+        }
+    }
+    let rho = compute_rho(&alpha, &v, y, c);
+    Solution {
+        alpha,
+        rho,
+        n_iter,
+        converged,
+    }
+}
+
+/// libsvm's bias: mean of `y_i G_i` over free variables, else the midpoint
+/// of the interval the bounded ones allow.
+fn compute_rho(alpha: &[f64], yg: &[f64], y: &[f64], c: f64) -> f64 {
+    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut sum, mut n_free) = (0.0, 0usize);
+    for t in 0..alpha.len() {
+        let yg = yg[t];
+        if alpha[t] >= c {
+            if y[t] < 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else if alpha[t] <= 0.0 {
+            if y[t] > 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else {
+            n_free += 1;
+            sum += yg;
+        }
+    }
+    if n_free > 0 {
+        sum / n_free as f64
+    } else {
+        (ub + lb) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    fn accuracy(svc: &Svc, x: &[Vec<f64>], y: &[bool]) -> f64 {
+        let p = svc.predict_batch(x);
+        p.iter().zip(y).filter(|(a, b)| a == b).count() as f64 / y.len() as f64
+    }
+
+    /// Points in [-5, 5]^2 labelled by `x0 + x1 > 0`, none within 0.5 of it.
+    fn separable(n: usize) -> (Vec<Vec<f64>>, Vec<bool>) {
+        let mut rng = Stream::root("svm-separable");
+        let mut x = Vec::new();
+        while x.len() < n {
+            let p = vec![rng.uniform() * 10.0 - 5.0, rng.uniform() * 10.0 - 5.0];
+            if (p[0] + p[1]).abs() > 0.5 {
+                x.push(p);
+            }
+        }
+        let y = x.iter().map(|p| p[0] + p[1] > 0.0).collect();
+        (x, y)
+    }
+
+    fn xor(n: usize) -> (Vec<Vec<f64>>, Vec<bool>) {
+        let mut rng = Stream::root("svm-xor");
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for k in 0..n {
+            let (sx, sy) = ([-1.0, 1.0][k % 2], [-1.0, 1.0][(k / 2) % 2]);
+            x.push(vec![sx + 0.2 * rng.normal(), sy + 0.2 * rng.normal()]);
+            y.push(sx * sy > 0.0);
+        }
+        (x, y)
+    }
+
+    /// All alphas (zero off the support set).
+    fn alphas(svc: &Svc, n: usize) -> Vec<f64> {
+        let mut a = vec![0.0; n];
+        for (&i, c) in svc.support().iter().zip(svc.dual_coef()) {
+            a[i] = c.abs();
+        }
+        a
+    }
+
+    #[test]
+    fn separable_data_fits_exactly() {
+        let (x, y) = separable(200);
+        for kind in [KernelKind::Linear, KernelKind::Rbf] {
+            let svc = Svc::fit(&SvcParams::new(kind), &x, &y).unwrap();
+            assert!(svc.converged());
+            assert_eq!(accuracy(&svc, &x, &y), 1.0, "{kind:?}");
+            assert!(svc.n_support() < 100, "{kind:?}: {}", svc.n_support());
+        }
+    }
+
+    #[test]
+    fn xor_needs_a_nonlinear_kernel() {
+        let (x, y) = xor(200);
+        let rbf = Svc::fit(&SvcParams::new(KernelKind::Rbf), &x, &y).unwrap();
+        assert_eq!(accuracy(&rbf, &x, &y), 1.0);
+        let lin = Svc::fit(&SvcParams::new(KernelKind::Linear), &x, &y).unwrap();
+        assert!(accuracy(&lin, &x, &y) < 0.8);
+        let mut p = SvcParams::new(KernelKind::Poly);
+        p.degree = 2;
+        p.coef0 = 1.0;
+        let poly = Svc::fit(&p, &x, &y).unwrap();
+        assert_eq!(accuracy(&poly, &x, &y), 1.0);
+    }
+
+    #[test]
+    fn dual_solution_satisfies_kkt() {
+        let (mut x, mut y) = xor(120);
+        // Overlapping points force bounded (a = C) variables.
+        let (x2, y2) = separable(80);
+        x.extend(x2.into_iter().map(|p| vec![p[0] * 0.3, p[1] * 0.3]));
+        y.extend(y2.into_iter().map(|l| !l));
+        for kind in [KernelKind::Linear, KernelKind::Rbf, KernelKind::Poly] {
+            let mut p = SvcParams::new(kind);
+            p.c = 2.0;
+            let svc = Svc::fit(&p, &x, &y).unwrap();
+            assert!(svc.converged());
+            let a = alphas(&svc, x.len());
+            let mut sum_ya = 0.0;
+            let mut n_bound = 0;
+            for i in 0..x.len() {
+                assert!((0.0..=p.c).contains(&a[i]));
+                let yi = if y[i] { 1.0 } else { -1.0 };
+                sum_ya += yi * a[i];
+                // y f(x) >= 1 off the support set, = 1 on free SVs, <= 1 at C.
+                let m = yi * svc.decision_function(&x[i]);
+                let slack = 2.0 * p.tol;
+                if a[i] == 0.0 {
+                    assert!(m >= 1.0 - slack, "{kind:?} i={i} m={m}");
+                } else if a[i] == p.c {
+                    n_bound += 1;
+                    assert!(m <= 1.0 + slack, "{kind:?} i={i} m={m}");
+                } else {
+                    assert!((m - 1.0).abs() <= slack, "{kind:?} i={i} m={m}");
+                }
+            }
+            assert!(sum_ya.abs() < 1e-9, "{kind:?}: {sum_ya}");
+            assert!(n_bound > 0, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn two_point_hand_case() {
+        let x = vec![vec![0.0, 0.0], vec![2.0, 0.0]];
+        let y = vec![false, true];
+        let svc = Svc::fit(&SvcParams::new(KernelKind::Linear), &x, &y).unwrap();
+        // Hard margin: w = (1, 0), b = -1, a = 1/2 each (feasible for C = 1).
+        assert_eq!(svc.support(), &[0, 1]);
+        assert!((svc.dual_coef()[0] + 0.5).abs() < 1e-12);
+        assert!((svc.dual_coef()[1] - 0.5).abs() < 1e-12);
+        assert!((svc.intercept() + 1.0).abs() < 1e-12);
+        assert!(svc.decision_function(&[1.0, 0.0]).abs() < 1e-12);
+        assert!((svc.decision_function(&[2.0, 0.0]) - 1.0).abs() < 1e-12);
+        assert!((svc.decision_function(&[1.0, 7.0])).abs() < 1e-12);
+        assert!(!svc.predict(&[0.5, 3.0]) && svc.predict(&[1.5, -3.0]));
+    }
+
+    #[test]
+    fn gamma_rules() {
+        // Entries 0, 0, 2, 0: mean 1/2, variance 3/4.
+        let x = vec![vec![0.0, 0.0], vec![2.0, 0.0]];
+        let mut p = SvcParams::new(KernelKind::Rbf);
+        assert_eq!(p.resolve_kernel(&x), Kernel::Rbf { gamma: 2.0 / 3.0 });
+        p.gamma = Gamma::Auto;
+        assert_eq!(p.resolve_kernel(&x), Kernel::Rbf { gamma: 0.5 });
+        p.gamma = Gamma::Value(0.25);
+        assert_eq!(p.resolve_kernel(&x), Kernel::Rbf { gamma: 0.25 });
+        p.gamma = Gamma::Scale;
+        assert_eq!(
+            p.resolve_kernel(&[vec![3.0, 3.0], vec![3.0, 3.0]]),
+            Kernel::Rbf { gamma: 1.0 }
+        );
+    }
+
+    #[test]
+    fn kernel_values() {
+        let k = Kernel::Poly {
+            gamma: 0.5,
+            degree: 3,
+            coef0: 1.0,
+        };
+        // <a, b> = 1, so (0.5 + 1)^3.
+        assert_eq!(k.eval(&[1.0, 2.0], &[3.0, -1.0]), 3.375);
+        let r = Kernel::Rbf { gamma: 0.5 };
+        assert!((r.eval(&[1.0, 2.0], &[3.0, -1.0]) - (-6.5f64).exp()).abs() < 1e-15);
+        assert_eq!(Kernel::Linear.eval(&[1.0, 2.0], &[3.0, -1.0]), 1.0);
+    }
+
+    #[test]
+    fn errors() {
+        let x = vec![vec![0.0], vec![1.0]];
+        let p = SvcParams::default();
+        assert_eq!(
+            Svc::fit(&p, &x, &[true, true]).unwrap_err(),
+            SvmError::OneClass(true)
+        );
+        assert!(matches!(
+            Svc::fit(&p, &x, &[true]),
+            Err(SvmError::Invalid(_))
+        ));
+        let mut bad = p.clone();
+        bad.c = 0.0;
+        assert!(Svc::fit(&bad, &x, &[true, false]).is_err());
+    }
+
+    #[test]
+    fn small_cache_gives_the_same_solution() {
+        let (x, y) = xor(100);
+        let flat: Vec<f64> = x.iter().flatten().copied().collect();
+        let ys: Vec<f64> = y.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
+        let k = Kernel::Rbf { gamma: 1.0 };
+        let full = solve(&k, &flat, 2, &ys, 1.0, 1e-3, 1_000_000, 100);
+        let tiny = solve(&k, &flat, 2, &ys, 1.0, 1e-3, 1_000_000, 2);
+        assert_eq!(full.alpha, tiny.alpha);
+        assert_eq!(full.rho, tiny.rho);
+    }
+
+    /// Reference values from scikit-learn 1.9.1 (libsvm), computed once with:
+    ///
+    /// ```python
+    /// import numpy as np
+    /// from sklearn.svm import SVC
+    /// i = np.arange(40)
+    /// X = np.c_[2*np.sin(1.3*i), 2*np.cos(0.7*i)]
+    /// y = X[:,0]*X[:,1] + 0.3*X[:,0] > 0.2
+    /// k = np.arange(8)
+    /// T = np.c_[0.5*k - 2, 1 - 0.3*k]
+    /// for m in [SVC(kernel="rbf", gamma="scale", C=1.0),
+    ///           SVC(kernel="linear", C=1.0),
+    ///           SVC(kernel="poly", gamma="auto", degree=3, coef0=1.0, C=1.0)]:
+    ///     m.fit(X, y)
+    ///     print(m.n_support_.sum(), m.intercept_[0], m.decision_function(T))
+    /// ```
+    #[test]
+    fn matches_scikit_learn() {
+        let x: Vec<Vec<f64>> = (0..40)
+            .map(|i| {
+                let i = f64::from(i);
+                vec![2.0 * (1.3 * i).sin(), 2.0 * (0.7 * i).cos()]
+            })
+            .collect();
+        let y: Vec<bool> = x.iter().map(|p| p[0] * p[1] + 0.3 * p[0] > 0.2).collect();
+        let t: Vec<Vec<f64>> = (0..8)
+            .map(|k| {
+                let k = f64::from(k);
+                vec![0.5 * k - 2.0, 1.0 - 0.3 * k]
+            })
+            .collect();
+        let mut poly = SvcParams::new(KernelKind::Poly);
+        poly.gamma = Gamma::Auto;
+        poly.coef0 = 1.0;
+        let cases: [(SvcParams, usize, f64, [f64; 8]); 3] = [
+            (
+                SvcParams::new(KernelKind::Rbf),
+                21,
+                -0.020680,
+                [
+                    -0.801476, -0.673208, -0.313079, 0.074738, 0.194645, -0.102890, -0.675957,
+                    -1.194447,
+                ],
+            ),
+            (
+                SvcParams::new(KernelKind::Linear),
+                34,
+                0.545571,
+                [
+                    -0.777990, -0.420038, -0.062087, 0.295865, 0.653816, 1.011768, 1.369720,
+                    1.727671,
+                ],
+            ),
+            (
+                poly,
+                9,
+                0.282102,
+                [
+                    -4.209711, -2.174755, -0.786304, 0.001270, 0.233596, -0.043698, -0.784982,
+                    -1.944629,
+                ],
+            ),
+        ];
+        for (p, nsv, intercept, want) in cases {
+            let svc = Svc::fit(&p, &x, &y).unwrap();
+            assert_eq!(svc.n_support(), nsv, "{:?}", p.kernel);
+            // SMO stops at tol = 1e-3, so agreement is to about that order.
+            assert!(
+                (svc.intercept() - intercept).abs() < 2e-3,
+                "{:?}: {}",
+                p.kernel,
+                svc.intercept()
+            );
+            for (q, w) in t.iter().zip(want) {
+                let got = svc.decision_function(q);
+                assert!(
+                    (got - w).abs() < 2e-3 * w.abs().max(1.0),
+                    "{:?}: {got} vs {w}",
+                    p.kernel
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn max_iter_caps_the_solver() {
+        let (x, y) = xor(100);
+        let p = SvcParams {
+            max_iter: 3,
+            ..SvcParams::default()
+        };
+        let svc = Svc::fit(&p, &x, &y).unwrap();
+        assert_eq!(svc.n_iter(), 3);
+        assert!(!svc.converged());
+    }
+}
