@@ -14,12 +14,22 @@ fn out_dir(id: &str) -> PathBuf {
 fn every_experiment_ci_profile_matches_its_snapshot() {
     let root = xtask::workspace_root();
     let all = config::discover(&root).expect("configs parse");
-    assert!(!all.is_empty(), "no experiment configs found under {}", root.display());
+    assert!(
+        !all.is_empty(),
+        "no experiment configs found under {}",
+        root.display()
+    );
     for loaded in all {
         let id = loaded.exp.id.clone();
         let out = out_dir(&id);
-        let opts = runner::Options { profile: "ci".into(), out: Some(out.clone()), progress: false, ..Default::default() };
-        let outcome = runner::reproduce(&root, loaded, &opts).unwrap_or_else(|e| panic!("{id}: {e:#}"));
+        let opts = runner::Options {
+            profile: "ci".into(),
+            out: Some(out.clone()),
+            progress: false,
+            ..Default::default()
+        };
+        let outcome =
+            runner::reproduce(&root, loaded, &opts).unwrap_or_else(|e| panic!("{id}: {e:#}"));
         let (rep, _) = report::write(&outcome).unwrap_or_else(|e| panic!("{id}: {e:#}"));
         insta::assert_snapshot!(id.clone(), report::markdown(&outcome, &rep));
         let _ = std::fs::remove_dir_all(out);
@@ -33,7 +43,13 @@ fn results_do_not_depend_on_thread_count() {
     let mut summaries = vec![];
     for jobs in [1, 2] {
         let out = out_dir(&format!("threads{jobs}"));
-        let opts = runner::Options { profile: "ci".into(), seeds: Some(3), jobs: Some(jobs), out: Some(out.clone()), progress: false };
+        let opts = runner::Options {
+            profile: "ci".into(),
+            seeds: Some(3),
+            jobs: Some(jobs),
+            out: Some(out.clone()),
+            progress: false,
+        };
         let o = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
         summaries.push(report::markdown(&o, &report::build(&o)));
         let _ = std::fs::remove_dir_all(out);
@@ -46,17 +62,30 @@ fn interrupted_run_resumes_without_redoing_finished_runs() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "fewshot-nb201-search").unwrap();
     let out = out_dir("resume");
-    let opts = runner::Options { profile: "ci".into(), seeds: Some(2), out: Some(out.clone()), progress: false, jobs: Some(1) };
+    let opts = runner::Options {
+        profile: "ci".into(),
+        seeds: Some(2),
+        out: Some(out.clone()),
+        progress: false,
+        jobs: Some(1),
+    };
     let first = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     assert_eq!(first.reused, 0);
     // Simulate an interruption: one run's record is gone, a stray temp file is left.
     let runs = out.join("runs");
-    let victim = std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "json")).unwrap();
+    let victim = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
     std::fs::remove_file(&victim).unwrap();
     std::fs::write(runs.join(".half-written.json.tmp"), b"{").unwrap();
     let second = runner::reproduce(&root, loaded, &opts).unwrap();
     let total: usize = second.records.iter().map(|(_, v)| v.len()).sum();
     assert_eq!(second.reused, total - 1);
-    assert_eq!(report::markdown(&first, &report::build(&first)), report::markdown(&second, &report::build(&second)));
+    assert_eq!(
+        report::markdown(&first, &report::build(&first)),
+        report::markdown(&second, &report::build(&second))
+    );
     let _ = std::fs::remove_dir_all(out);
 }

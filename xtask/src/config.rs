@@ -136,7 +136,11 @@ pub enum Claim {
         higher_is_better: bool,
     },
     /// A claim that cannot be checked here, and why.
-    Unchecked { source: String, text: String, reason: String },
+    Unchecked {
+        source: String,
+        text: String,
+        reason: String,
+    },
 }
 
 fn yes() -> bool {
@@ -199,7 +203,12 @@ impl Loaded {
             format!(
                 "{}: no profile `{name}` under key `profiles`; valid choices: {}",
                 self.path.display(),
-                self.exp.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.exp
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
     }
@@ -212,21 +221,38 @@ impl Loaded {
 
 /// Parse one config file, checking the invariants the schema cannot express.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let exp: Experiment = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let l = Loaded { path: path.to_path_buf(), exp };
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let exp: Experiment =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let l = Loaded {
+        path: path.to_path_buf(),
+        exp,
+    };
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if l.exp.id != stem {
-        bail!(l.err("id", format!("`{}` must equal the file name `{stem}`", l.exp.id)));
+        bail!(l.err(
+            "id",
+            format!("`{}` must equal the file name `{stem}`", l.exp.id)
+        ));
     }
     for p in ["full", "ci"] {
         if !l.exp.profiles.contains_key(p) {
-            bail!(l.err(&format!("profiles.{p}"), "missing; every experiment needs `full` and `ci` profiles"));
+            bail!(l.err(
+                &format!("profiles.{p}"),
+                "missing; every experiment needs `full` and `ci` profiles"
+            ));
         }
     }
     for (name, p) in &l.exp.profiles {
         if p.seeds == 0 || p.budget == 0 {
-            bail!(l.err(&format!("profiles.{name}"), "seeds and budget must be positive"));
+            bail!(l.err(
+                &format!("profiles.{name}"),
+                "seeds and budget must be positive"
+            ));
         }
     }
     if l.exp.methods.is_empty() {
@@ -235,14 +261,20 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let names: Vec<&str> = l.exp.methods.iter().map(|m| m.name.as_str()).collect();
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {
-            bail!(l.err(&format!("methods[{i}].name"), format!("duplicate method name `{n}`")));
+            bail!(l.err(
+                &format!("methods[{i}].name"),
+                format!("duplicate method name `{n}`")
+            ));
         }
     }
     let check = |key: String, m: &str| -> Result<()> {
         if names.contains(&m) {
             Ok(())
         } else {
-            bail!(l.err(&key, format!("unknown method `{m}`; valid choices: {}", names.join(", "))))
+            bail!(l.err(
+                &key,
+                format!("unknown method `{m}`; valid choices: {}", names.join(", "))
+            ))
         }
     };
     for (i, c) in l.exp.claims.iter().enumerate() {
@@ -251,12 +283,19 @@ pub fn load(path: &Path) -> Result<Loaded> {
                 check(format!("claims[{i}].method"), method)?;
                 Some(metric)
             }
-            Claim::Ratio { numerator, denominator, metric, .. } => {
+            Claim::Ratio {
+                numerator,
+                denominator,
+                metric,
+                ..
+            } => {
                 check(format!("claims[{i}].numerator"), numerator)?;
                 check(format!("claims[{i}].denominator"), denominator)?;
                 Some(metric)
             }
-            Claim::Ordering { methods, metric, .. } => {
+            Claim::Ordering {
+                methods, metric, ..
+            } => {
                 for m in methods {
                     check(format!("claims[{i}].methods"), m)?;
                 }
@@ -266,10 +305,16 @@ pub fn load(path: &Path) -> Result<Loaded> {
         };
         if let Some(m) = mref {
             if m.metric == "curve" && m.at.is_none() {
-                bail!(l.err(&format!("claims[{i}].at"), "metric `curve` needs `at` (an evaluation count)"));
+                bail!(l.err(
+                    &format!("claims[{i}].at"),
+                    "metric `curve` needs `at` (an evaluation count)"
+                ));
             }
             if m.metric == "samples_to_reach" && m.target.is_none() {
-                bail!(l.err(&format!("claims[{i}].target"), "metric `samples_to_reach` needs `target`"));
+                bail!(l.err(
+                    &format!("claims[{i}].target"),
+                    "metric `samples_to_reach` needs `target`"
+                ));
             }
         }
     }
@@ -289,7 +334,12 @@ pub fn discover(root: &Path) -> Result<Vec<Loaded>> {
     out.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
     for w in out.windows(2) {
         if w[0].exp.id == w[1].exp.id {
-            bail!("experiment id `{}` defined twice: {} and {}", w[0].exp.id, w[0].path.display(), w[1].path.display());
+            bail!(
+                "experiment id `{}` defined twice: {} and {}",
+                w[0].exp.id,
+                w[0].path.display(),
+                w[1].path.display()
+            );
         }
     }
     Ok(out)
@@ -317,7 +367,10 @@ pub fn find(root: &Path, id: &str) -> Result<Loaded> {
     let all = discover(root)?;
     let ids: Vec<String> = all.iter().map(|l| l.exp.id.clone()).collect();
     all.into_iter().find(|l| l.exp.id == id).with_context(|| {
-        format!("no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}", ids.join(", "))
+        format!(
+            "no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}",
+            ids.join(", ")
+        )
     })
 }
 
@@ -332,7 +385,12 @@ pub struct Params<'a> {
 
 impl<'a> Params<'a> {
     pub fn new(loaded: &'a Loaded, key: impl Into<String>, table: &toml::Table) -> Self {
-        Self { loaded, key: key.into(), table: table.clone(), used: vec![] }
+        Self {
+            loaded,
+            key: key.into(),
+            table: table.clone(),
+            used: vec![],
+        }
     }
 
     fn get(&mut self, name: &str) -> Option<toml::Value> {
@@ -344,7 +402,10 @@ impl<'a> Params<'a> {
         match self.get(name) {
             None => Ok(default),
             Some(toml::Value::Integer(i)) if i >= 0 => Ok(i as usize),
-            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected a non-negative integer, got {v}"))),
+            Some(v) => Err(self.loaded.err(
+                &format!("{}.{name}", self.key),
+                format!("expected a non-negative integer, got {v}"),
+            )),
         }
     }
 
@@ -353,7 +414,10 @@ impl<'a> Params<'a> {
             None => Ok(default),
             Some(toml::Value::Integer(i)) => Ok(i as f64),
             Some(toml::Value::Float(f)) => Ok(f),
-            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected a number, got {v}"))),
+            Some(v) => Err(self.loaded.err(
+                &format!("{}.{name}", self.key),
+                format!("expected a number, got {v}"),
+            )),
         }
     }
 
@@ -361,17 +425,30 @@ impl<'a> Params<'a> {
         match self.get(name) {
             None => Ok(default),
             Some(toml::Value::Boolean(b)) => Ok(b),
-            Some(v) => Err(self.loaded.err(&format!("{}.{name}", self.key), format!("expected true or false, got {v}"))),
+            Some(v) => Err(self.loaded.err(
+                &format!("{}.{name}", self.key),
+                format!("expected true or false, got {v}"),
+            )),
         }
     }
 
     /// A string from a fixed set of choices.
-    pub fn choice(&mut self, name: &str, default: Option<&str>, choices: &[&str]) -> Result<String> {
+    pub fn choice(
+        &mut self,
+        name: &str,
+        default: Option<&str>,
+        choices: &[&str],
+    ) -> Result<String> {
         let key = format!("{}.{name}", self.key);
         let v = match self.get(name) {
             None => match default {
                 Some(d) => return Ok(d.to_string()),
-                None => return Err(self.loaded.err(&key, format!("missing; valid choices: {}", choices.join(", ")))),
+                None => {
+                    return Err(self.loaded.err(
+                        &key,
+                        format!("missing; valid choices: {}", choices.join(", ")),
+                    ))
+                }
             },
             Some(toml::Value::String(s)) => s,
             Some(v) => return Err(self.loaded.err(&key, format!("expected a string, got {v}"))),
@@ -379,13 +456,20 @@ impl<'a> Params<'a> {
         if choices.contains(&v.as_str()) {
             Ok(v)
         } else {
-            Err(self.loaded.err(&key, format!("unknown value `{v}`; valid choices: {}", choices.join(", "))))
+            Err(self.loaded.err(
+                &key,
+                format!("unknown value `{v}`; valid choices: {}", choices.join(", ")),
+            ))
         }
     }
 
     /// Fail on keys nobody asked for.
     pub fn finish(self) -> Result<()> {
-        let mut extra: Vec<&String> = self.table.keys().filter(|k| !self.used.contains(k)).collect();
+        let mut extra: Vec<&String> = self
+            .table
+            .keys()
+            .filter(|k| !self.used.contains(k))
+            .collect();
         extra.sort();
         if let Some(k) = extra.first() {
             let mut valid = self.used.clone();
@@ -393,7 +477,14 @@ impl<'a> Params<'a> {
             valid.dedup();
             return Err(self.loaded.err(
                 &format!("{}.{k}", self.key),
-                format!("unknown key; valid keys here: {}", if valid.is_empty() { "(none)".into() } else { valid.join(", ") }),
+                format!(
+                    "unknown key; valid keys here: {}",
+                    if valid.is_empty() {
+                        "(none)".into()
+                    } else {
+                        valid.join(", ")
+                    }
+                ),
             ));
         }
         Ok(())

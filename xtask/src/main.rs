@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use xtask::{config, drivers, report, runner, workspace_root};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Reproduce the papers' tables and figures", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Reproduce the papers' tables and figures",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -58,13 +62,31 @@ fn real_main() -> Result<()> {
         Cmd::List { drivers: show } => {
             let all = config::discover(&root)?;
             let w = all.iter().map(|l| l.exp.id.len()).max().unwrap_or(10);
+            let wp = all.iter().map(|l| l.exp.paper.len()).max().unwrap_or(5);
+            let wr = all
+                .iter()
+                .map(|l| l.exp.reproduces.len())
+                .max()
+                .unwrap_or(10);
+            println!(
+                "{:w$}  {:wp$}  {:wr$}  description",
+                "id", "paper", "reproduces"
+            );
             for l in &all {
-                println!("{:w$}  {:9} {:22} {}", l.exp.id, l.exp.paper, l.exp.reproduces, l.exp.description);
+                println!(
+                    "{:w$}  {:wp$}  {:wr$}  {}",
+                    l.exp.id, l.exp.paper, l.exp.reproduces, l.exp.description
+                );
             }
             if show {
                 println!("\ndrivers:");
                 for d in drivers::all() {
-                    println!("  {:18} {} (algorithms: {})", d.name, d.about, d.algorithms.join(", "));
+                    println!(
+                        "  {:18} {} (algorithms: {})",
+                        d.name,
+                        d.about,
+                        d.algorithms.join(", ")
+                    );
                 }
             }
         }
@@ -74,19 +96,46 @@ fn real_main() -> Result<()> {
                 println!("ok  {}  ({})", l.exp.id, l.path.display());
             }
         }
-        Cmd::Reproduce { id, profile, seeds, jobs, out, strict } => {
-            let targets = if id == "all" { config::discover(&root)? } else { vec![config::find(&root, &id)?] };
+        Cmd::Reproduce {
+            id,
+            profile,
+            seeds,
+            jobs,
+            out,
+            strict,
+        } => {
+            let targets = if id == "all" {
+                config::discover(&root)?
+            } else {
+                vec![config::find(&root, &id)?]
+            };
             let mut deviations = 0;
             for l in targets {
-                let out = out.as_ref().map(|o| if id == "all" { o.join(&l.exp.id) } else { o.clone() });
-                let opts = runner::Options { profile: profile.clone(), seeds, jobs, out, progress: true };
+                let out = out.as_ref().map(|o| {
+                    if id == "all" {
+                        o.join(&l.exp.id)
+                    } else {
+                        o.clone()
+                    }
+                });
+                let opts = runner::Options {
+                    profile: profile.clone(),
+                    seeds,
+                    jobs,
+                    out,
+                    progress: true,
+                };
                 let outcome = runner::reproduce(&root, l, &opts)?;
                 let (rep, files) = report::write(&outcome)?;
                 print!("{}", report::console(&outcome, &rep));
                 for f in files {
                     println!("  wrote {}", f.strip_prefix(&root).unwrap_or(&f).display());
                 }
-                deviations += rep.claims.iter().filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. })).count();
+                deviations += rep
+                    .claims
+                    .iter()
+                    .filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. }))
+                    .count();
             }
             if strict && deviations > 0 {
                 anyhow::bail!("{deviations} claim(s) deviate");

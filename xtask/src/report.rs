@@ -15,9 +15,36 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
-    Holds { ours: String },
-    Deviates { ours: String },
-    CannotCheck { why: String },
+    Holds {
+        ours: String,
+    },
+    Deviates {
+        ours: String,
+    },
+    CannotCheck {
+        why: String,
+    },
+    /// Needs more evaluations or seeds than this profile runs (use `full`).
+    NotInProfile {
+        why: String,
+    },
+}
+
+/// Why a metric has no value in this run.
+enum Missing {
+    /// The profile's budget is too small; the full profile checks it.
+    Profile(String),
+    /// Not computable from this experiment's records.
+    Other(String),
+}
+
+impl Missing {
+    fn verdict(self) -> Verdict {
+        match self {
+            Missing::Profile(why) => Verdict::NotInProfile { why },
+            Missing::Other(why) => Verdict::CannotCheck { why },
+        }
+    }
 }
 
 impl Verdict {
@@ -26,12 +53,13 @@ impl Verdict {
             Verdict::Holds { .. } => "holds",
             Verdict::Deviates { .. } => "deviates",
             Verdict::CannotCheck { .. } => "cannot be checked here",
+            Verdict::NotInProfile { .. } => "not in this profile",
         }
     }
     pub fn ours(&self) -> String {
         match self {
             Verdict::Holds { ours } | Verdict::Deviates { ours } => ours.clone(),
-            Verdict::CannotCheck { why } => format!("({why})"),
+            Verdict::CannotCheck { why } | Verdict::NotInProfile { why } => format!("({why})"),
         }
     }
 }
@@ -70,21 +98,36 @@ fn higher_is_better(o: &Outcome) -> bool {
 
 /// Value of a method's metric, with a note (e.g. seeds that never reached a
 /// target), or why it cannot be computed in this run.
-fn metric_value(o: &Outcome, method: &str, m: &MetricRef) -> std::result::Result<(f64, String), String> {
-    let recs: &[RunRecord] =
-        &o.records.iter().find(|(n, _)| n == method).ok_or_else(|| format!("method `{method}` was not run"))?.1;
+fn metric_value(
+    o: &Outcome,
+    method: &str,
+    m: &MetricRef,
+) -> std::result::Result<(f64, String), Missing> {
+    let recs: &[RunRecord] = &o
+        .records
+        .iter()
+        .find(|(n, _)| n == method)
+        .ok_or_else(|| Missing::Other(format!("method `{method}` was not run")))?
+        .1;
     if recs.is_empty() {
-        return Err(format!("method `{method}` has no runs"));
+        return Err(Missing::Other(format!("method `{method}` has no runs")));
     }
     match m.metric.as_str() {
         "curve" => {
             let at = m.at.unwrap_or(o.budget);
             if at > o.budget {
-                return Err(format!("needs {at} evaluations; the `{}` profile runs {}", o.profile, o.budget));
+                return Err(Missing::Profile(format!(
+                    "needs {at} evaluations; the `{}` profile runs {}",
+                    o.profile, o.budget
+                )));
             }
-            let vals: Vec<f64> = recs.iter().filter(|r| !r.curve.is_empty()).map(|r| r.curve[(at - 1).min(r.curve.len() - 1)]).collect();
+            let vals: Vec<f64> = recs
+                .iter()
+                .filter(|r| !r.curve.is_empty())
+                .map(|r| r.curve[(at - 1).min(r.curve.len() - 1)])
+                .collect();
             if vals.is_empty() {
-                return Err("this experiment records no curve".into());
+                return Err(Missing::Other("this experiment records no curve".into()));
             }
             Ok((stats::mean(&vals), String::new()))
         }
@@ -95,7 +138,10 @@ fn metric_value(o: &Outcome, method: &str, m: &MetricRef) -> std::result::Result
             let vals: Vec<f64> = recs
                 .iter()
                 .map(|r| {
-                    let hit = r.curve.iter().position(|&v| if hib { v >= target } else { v <= target });
+                    let hit = r
+                        .curve
+                        .iter()
+                        .position(|&v| if hib { v >= target } else { v <= target });
                     match hit {
                         Some(i) => (i + 1) as f64,
                         None => {
@@ -113,13 +159,16 @@ fn metric_value(o: &Outcome, method: &str, m: &MetricRef) -> std::result::Result
             Ok((stats::mean(&vals), note))
         }
         name => {
-            let vals: Vec<f64> = recs.iter().filter_map(|r| r.scalars.get(name).copied()).collect();
+            let vals: Vec<f64> = recs
+                .iter()
+                .filter_map(|r| r.scalars.get(name).copied())
+                .collect();
             if vals.is_empty() {
                 let avail: Vec<&String> = recs[0].scalars.keys().collect();
-                return Err(format!(
+                return Err(Missing::Other(format!(
                     "no per-run value `{name}`; recorded: curve, samples_to_reach{}",
                     avail.iter().map(|s| format!(", {s}")).collect::<String>()
-                ));
+                )));
             }
             Ok((stats::mean(&vals), String::new()))
         }
@@ -170,10 +219,23 @@ fn with_note(s: String, note: &str) -> String {
 
 pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
     let (reported, verdict) = match c {
-        Claim::Value { method, metric, reported, tolerance, relation, .. } => {
-            let rep = format!("{method}, {}: {} {} (tol {})", describe(metric), rel_word(*relation), g(*reported), tolerance);
+        Claim::Value {
+            method,
+            metric,
+            reported,
+            tolerance,
+            relation,
+            ..
+        } => {
+            let rep = format!(
+                "{method}, {}: {} {} (tol {})",
+                describe(metric),
+                rel_word(*relation),
+                g(*reported),
+                tolerance
+            );
             let v = match metric_value(o, method, metric) {
-                Err(why) => Verdict::CannotCheck { why },
+                Err(m) => m.verdict(),
                 Ok((ours, note)) => {
                     let s = with_note(g(ours), &note);
                     if compare(ours, *reported, *tolerance, *relation) {
@@ -185,13 +247,34 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             };
             (rep, v)
         }
-        Claim::Ratio { numerator, denominator, metric, reported, tolerance, relation, .. } => {
-            let rep = format!("{numerator} / {denominator}, {}: {} {} (tol {})", describe(metric), rel_word(*relation), g(*reported), tolerance);
-            let v = match (metric_value(o, numerator, metric), metric_value(o, denominator, metric)) {
-                (Err(why), _) | (_, Err(why)) => Verdict::CannotCheck { why },
+        Claim::Ratio {
+            numerator,
+            denominator,
+            metric,
+            reported,
+            tolerance,
+            relation,
+            ..
+        } => {
+            let rep = format!(
+                "{numerator} / {denominator}, {}: {} {} (tol {})",
+                describe(metric),
+                rel_word(*relation),
+                g(*reported),
+                tolerance
+            );
+            let v = match (
+                metric_value(o, numerator, metric),
+                metric_value(o, denominator, metric),
+            ) {
+                (Err(m), _) | (_, Err(m)) => m.verdict(),
                 (Ok((a, na)), Ok((b, nb))) => {
                     let ratio = a / b;
-                    let note = [na, nb].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("; ");
+                    let note = [na, nb]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     let s = with_note(format!("{} ({} / {})", g(ratio), g(a), g(b)), &note);
                     if compare(ratio, *reported, *tolerance, *relation) {
                         Verdict::Holds { ours: s }
@@ -202,14 +285,40 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             };
             (rep, v)
         }
-        Claim::Ordering { methods, metric, higher_is_better, .. } => {
-            let rep = format!("{} ({}, {})", methods.join(" > "), describe(metric), if *higher_is_better { "higher is better" } else { "lower is better" });
-            let vals: std::result::Result<Vec<(f64, String)>, String> = methods.iter().map(|m| metric_value(o, m, metric)).collect();
+        Claim::Ordering {
+            methods,
+            metric,
+            higher_is_better,
+            ..
+        } => {
+            let rep = format!(
+                "{} ({}, {})",
+                methods.join(" > "),
+                describe(metric),
+                if *higher_is_better {
+                    "higher is better"
+                } else {
+                    "lower is better"
+                }
+            );
+            let vals: std::result::Result<Vec<(f64, String)>, Missing> =
+                methods.iter().map(|m| metric_value(o, m, metric)).collect();
             let v = match vals {
-                Err(why) => Verdict::CannotCheck { why },
+                Err(m) => m.verdict(),
                 Ok(vals) => {
-                    let ok = vals.windows(2).all(|w| if *higher_is_better { w[0].0 > w[1].0 } else { w[0].0 < w[1].0 });
-                    let s = methods.iter().zip(&vals).map(|(m, (v, _))| format!("{m} {}", g(*v))).collect::<Vec<_>>().join(", ");
+                    let ok = vals.windows(2).all(|w| {
+                        if *higher_is_better {
+                            w[0].0 > w[1].0
+                        } else {
+                            w[0].0 < w[1].0
+                        }
+                    });
+                    let s = methods
+                        .iter()
+                        .zip(&vals)
+                        .map(|(m, (v, _))| format!("{m} {}", g(*v)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     if ok {
                         Verdict::Holds { ours: s }
                     } else {
@@ -219,9 +328,19 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             };
             (rep, v)
         }
-        Claim::Unchecked { reason, .. } => ("-".into(), Verdict::CannotCheck { why: reason.clone() }),
+        Claim::Unchecked { reason, .. } => (
+            "-".into(),
+            Verdict::CannotCheck {
+                why: reason.clone(),
+            },
+        ),
     };
-    ClaimRow { source: c.source().into(), text: c.text().into(), reported, verdict }
+    ClaimRow {
+        source: c.source().into(),
+        text: c.text().into(),
+        reported,
+        verdict,
+    }
 }
 
 /// Build the report (no files written).
@@ -231,7 +350,11 @@ pub fn build(o: &Outcome) -> Report {
         .records
         .iter()
         .map(|(name, recs)| {
-            let curves: Vec<Vec<f64>> = recs.iter().map(|r| r.curve.clone()).filter(|c| !c.is_empty()).collect();
+            let curves: Vec<Vec<f64>> = recs
+                .iter()
+                .map(|r| r.curve.clone())
+                .filter(|c| !c.is_empty())
+                .collect();
             let curve = (!curves.is_empty()).then(|| Curve::aggregate(&curves, &grid));
             let mut keys: Vec<&String> = recs.iter().flat_map(|r| r.scalars.keys()).collect();
             keys.sort();
@@ -239,19 +362,48 @@ pub fn build(o: &Outcome) -> Report {
             let scalars = keys
                 .into_iter()
                 .map(|k| {
-                    let v: Vec<f64> = recs.iter().filter_map(|r| r.scalars.get(k).copied()).collect();
+                    let v: Vec<f64> = recs
+                        .iter()
+                        .filter_map(|r| r.scalars.get(k).copied())
+                        .collect();
                     (k.clone(), Summary::of(&v))
                 })
                 .collect();
-            MethodSummary { name: name.clone(), runs: recs.len(), curve, scalars }
+            MethodSummary {
+                name: name.clone(),
+                runs: recs.len(),
+                curve,
+                scalars,
+            }
         })
         .collect();
-    let claims = o.loaded.exp.claims.iter().map(|c| check_claim(o, c)).collect();
-    Report { id: o.loaded.exp.id.clone(), profile: o.profile.clone(), budget: o.budget, seeds: o.seeds, methods, claims }
+    let claims = o
+        .loaded
+        .exp
+        .claims
+        .iter()
+        .map(|c| check_claim(o, c))
+        .collect();
+    Report {
+        id: o.loaded.exp.id.clone(),
+        profile: o.profile.clone(),
+        budget: o.budget,
+        seeds: o.seeds,
+        methods,
+        claims,
+    }
 }
 
 fn checkpoints(o: &Outcome) -> Vec<usize> {
-    let mut c: Vec<usize> = o.loaded.exp.report.checkpoints.iter().copied().filter(|&c| c <= o.budget).collect();
+    let mut c: Vec<usize> = o
+        .loaded
+        .exp
+        .report
+        .checkpoints
+        .iter()
+        .copied()
+        .filter(|&c| c <= o.budget)
+        .collect();
     if !c.contains(&o.budget) {
         c.push(o.budget);
     }
@@ -265,17 +417,44 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
     let _ = writeln!(s, "# {}: {}\n", e.id, e.description);
     let _ = writeln!(s, "- Paper: {}", e.citation);
     let _ = writeln!(s, "- Reproduces: {}", e.reproduces);
-    let _ = writeln!(s, "- Config: `{}`", o.loaded.path.file_name().map(|_| rel_path(&o.loaded.path)).unwrap_or_default());
-    let _ = writeln!(s, "- Profile `{}`: {} seed(s), budget {} evaluations per run", r.profile, r.seeds, r.budget);
-    let _ = writeln!(s, "- Regenerate: `cargo xtask reproduce {} --profile {}`\n", e.id, r.profile);
+    let _ = writeln!(
+        s,
+        "- Config: `{}`",
+        o.loaded
+            .path
+            .file_name()
+            .map(|_| rel_path(&o.loaded.path))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "- Profile `{}`: {} seed(s), budget {} evaluations per run",
+        r.profile, r.seeds, r.budget
+    );
+    let _ = writeln!(
+        s,
+        "- Regenerate: `cargo xtask reproduce {} --profile {}`\n",
+        e.id, r.profile
+    );
 
     let _ = writeln!(s, "## Claims\n");
     if r.claims.is_empty() {
         let _ = writeln!(s, "No numeric claims in this config.\n");
     } else {
-        let _ = writeln!(s, "| source | claim | paper | ours | verdict |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "| source | claim | paper | ours | verdict |\n|---|---|---|---|---|"
+        );
         for c in &r.claims {
-            let _ = writeln!(s, "| {} | {} | {} | {} | **{}** |", c.source, c.text, c.reported, c.verdict.ours(), c.verdict.word());
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | **{}** |",
+                c.source,
+                c.text,
+                c.reported,
+                c.verdict.ours(),
+                c.verdict.word()
+            );
         }
         s.push('\n');
     }
@@ -283,7 +462,10 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
     if r.methods.iter().any(|m| m.curve.is_some()) {
         let cps = checkpoints(o);
         let ylab = e.report.y_label.clone().unwrap_or_else(|| "metric".into());
-        let _ = writeln!(s, "## {ylab} at selected evaluation counts (mean +- standard error over seeds)\n");
+        let _ = writeln!(
+            s,
+            "## {ylab} at selected evaluation counts (mean +- standard error over seeds)\n"
+        );
         let _ = write!(s, "| method |");
         for c in &cps {
             let _ = write!(s, " {c} |");
@@ -302,13 +484,27 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
         s.push('\n');
     }
 
-    let scalar_methods: Vec<&MethodSummary> = r.methods.iter().filter(|m| !m.scalars.is_empty()).collect();
+    let scalar_methods: Vec<&MethodSummary> =
+        r.methods.iter().filter(|m| !m.scalars.is_empty()).collect();
     if !scalar_methods.is_empty() {
-        let _ = writeln!(s, "## Per-run values (mean +- standard error over seeds; n = runs)\n");
+        let _ = writeln!(
+            s,
+            "## Per-run values (mean +- standard error over seeds; n = runs)\n"
+        );
         let _ = writeln!(s, "| method | value | mean | stderr | median | min | max | n |\n|---|---|---|---|---|---|---|---|");
         for m in scalar_methods {
             for (k, v) in &m.scalars {
-                let _ = writeln!(s, "| {} | {k} | {} | {} | {} | {} | {} | {} |", m.name, g(v.mean), g(v.stderr), g(v.median), g(v.min), g(v.max), v.n);
+                let _ = writeln!(
+                    s,
+                    "| {} | {k} | {} | {} | {} | {} | {} | {} |",
+                    m.name,
+                    g(v.mean),
+                    g(v.stderr),
+                    g(v.median),
+                    g(v.min),
+                    g(v.max),
+                    v.n
+                );
             }
         }
         s.push('\n');
@@ -316,7 +512,11 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
 
     let _ = writeln!(s, "## Methods\n");
     for m in &e.methods {
-        let params = if m.params.is_empty() { String::new() } else { format!(" `{}`", inline_table(&m.params)) };
+        let params = if m.params.is_empty() {
+            String::new()
+        } else {
+            format!(" `{}`", inline_table(&m.params))
+        };
         let _ = writeln!(s, "- **{}**: `{}`{params}", m.name, m.algorithm);
     }
     if !e.notes.is_empty() {
@@ -329,7 +529,10 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
 }
 
 fn inline_table(t: &toml::Table) -> String {
-    t.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+    t.iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn rel_path(p: &std::path::Path) -> String {
@@ -351,9 +554,24 @@ fn figure(o: &Outcome, r: &Report) -> Option<String> {
         .filter_map(|m| {
             let c = m.curve.as_ref()?;
             let xs: Vec<f64> = c.evals.iter().map(|&x| x as f64).collect();
-            let lo: Vec<f64> = c.mean.iter().zip(&c.stderr).map(|(m, s)| m - if s.is_finite() { *s } else { 0.0 }).collect();
-            let hi: Vec<f64> = c.mean.iter().zip(&c.stderr).map(|(m, s)| m + if s.is_finite() { *s } else { 0.0 }).collect();
-            Some(svg::Series { name: m.name.clone(), xs, ys: c.mean.clone(), band: Some((lo, hi)) })
+            let lo: Vec<f64> = c
+                .mean
+                .iter()
+                .zip(&c.stderr)
+                .map(|(m, s)| m - if s.is_finite() { *s } else { 0.0 })
+                .collect();
+            let hi: Vec<f64> = c
+                .mean
+                .iter()
+                .zip(&c.stderr)
+                .map(|(m, s)| m + if s.is_finite() { *s } else { 0.0 })
+                .collect();
+            Some(svg::Series {
+                name: m.name.clone(),
+                xs,
+                ys: c.mean.clone(),
+                band: Some((lo, hi)),
+            })
         })
         .collect();
     if series.is_empty() {
@@ -363,15 +581,26 @@ fn figure(o: &Outcome, r: &Report) -> Option<String> {
         .claims
         .iter()
         .filter_map(|c| match c {
-            Claim::Value { metric, reported, method, .. } if metric.metric == "curve" => {
-                Some(svg::Marker { x: metric.at? as f64, y: *reported, label: method.clone() })
-            }
+            Claim::Value {
+                metric,
+                reported,
+                method,
+                ..
+            } if metric.metric == "curve" => Some(svg::Marker {
+                x: metric.at? as f64,
+                y: *reported,
+                label: method.clone(),
+            }),
             _ => None,
         })
         .collect::<Vec<_>>();
     let ax = svg::Axes {
         title: format!("{} ({}, {} seeds)", e.id, r.profile, r.seeds),
-        x_label: e.report.x_label.clone().unwrap_or_else(|| "evaluations".into()),
+        x_label: e
+            .report
+            .x_label
+            .clone()
+            .unwrap_or_else(|| "evaluations".into()),
         y_label: e.report.y_label.clone().unwrap_or_else(|| "metric".into()),
         log_x: e.report.log_x,
         log_y: e.report.log_y,
@@ -428,11 +657,33 @@ pub fn write(o: &Outcome) -> Result<(Report, Vec<PathBuf>)> {
 /// The claims table for the terminal.
 pub fn console(o: &Outcome, r: &Report) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "\n{} ({}; profile {}, {} seeds, budget {})", o.loaded.exp.id, o.loaded.exp.reproduces, r.profile, r.seeds, r.budget);
+    let _ = writeln!(
+        s,
+        "\n{} ({}; profile {}, {} seeds, budget {})",
+        o.loaded.exp.id, o.loaded.exp.reproduces, r.profile, r.seeds, r.budget
+    );
     for c in &r.claims {
-        let _ = writeln!(s, "  [{}] {} — {}\n      paper: {}\n      ours:  {}", c.verdict.word(), c.source, c.text, c.reported, c.verdict.ours());
+        let _ = writeln!(
+            s,
+            "  [{}] {} — {}\n      paper: {}\n      ours:  {}",
+            c.verdict.word(),
+            c.source,
+            c.text,
+            c.reported,
+            c.verdict.ours()
+        );
     }
-    let secs: f64 = o.records.iter().flat_map(|(_, v)| v.iter().map(|r| r.seconds)).sum();
-    let _ = writeln!(s, "  ({} runs, {} reused; {:.1} s of run time)", o.records.iter().map(|(_, v)| v.len()).sum::<usize>(), o.reused, secs);
+    let secs: f64 = o
+        .records
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|r| r.seconds))
+        .sum();
+    let _ = writeln!(
+        s,
+        "  ({} runs, {} reused; {:.1} s of run time)",
+        o.records.iter().map(|(_, v)| v.len()).sum::<usize>(),
+        o.reused,
+        secs
+    );
     s
 }

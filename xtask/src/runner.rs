@@ -44,7 +44,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { profile: "full".into(), seeds: None, jobs: None, out: None, progress: true }
+        Self {
+            profile: "full".into(),
+            seeds: None,
+            jobs: None,
+            out: None,
+            progress: true,
+        }
     }
 }
 
@@ -77,7 +83,13 @@ pub fn default_out(root: &Path, id: &str, profile: &str) -> PathBuf {
 pub fn slug(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     while s.contains("--") {
         s = s.replace("--", "-");
@@ -89,9 +101,13 @@ pub fn slug(name: &str) -> String {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("path without parent")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().unwrap().to_string_lossy()));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))?;
     Ok(())
 }
 
@@ -110,7 +126,10 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
     let profile = loaded.profile(&opts.profile)?.clone();
     let seeds = opts.seeds.unwrap_or(profile.seeds);
     let budget = profile.budget;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(root, &loaded.exp.id, &opts.profile));
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(root, &loaded.exp.id, &opts.profile));
     let runs_dir = out.join("runs");
     let prepared = drivers::prepare(&loaded)?;
 
@@ -121,7 +140,9 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         let fp = fingerprint(&loaded, mi, budget);
         for seed in 0..seeds {
             let path = runs_dir.join(format!("{}-s{seed}.json", slug(&m.name)));
-            let old = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<RunRecord>(&b).ok());
+            let old = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<RunRecord>(&b).ok());
             match old {
                 Some(r) if r.fingerprint == fp && r.method == m.name => {
                     reused += 1;
@@ -135,9 +156,11 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
     let bar = if opts.progress && !jobs.is_empty() {
         let b = ProgressBar::new(jobs.len() as u64);
         b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta} {msg}")
-                .unwrap()
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta} {msg}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
         );
         b.set_prefix(loaded.exp.id.clone());
         b
@@ -145,7 +168,11 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         ProgressBar::hidden()
     };
     if reused > 0 && opts.progress {
-        eprintln!("{}: resuming, {reused} finished runs kept in {}", loaded.exp.id, runs_dir.display());
+        eprintln!(
+            "{}: resuming, {reused} finished runs kept in {}",
+            loaded.exp.id,
+            runs_dir.display()
+        );
     }
 
     let exec = || -> Result<Vec<((usize, u64), RunRecord)>> {
@@ -154,9 +181,13 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
                 let m = &loaded.exp.methods[*mi];
                 let rng = Stream::for_run(&loaded.exp.id, &m.name, *seed);
                 let t0 = std::time::Instant::now();
-                let RunOutput { curve, scalars, table } = prepared
-                    .run(*mi, *seed, budget, rng)
-                    .with_context(|| format!("{}: method `{}`, seed {seed}", loaded.exp.id, m.name))?;
+                let RunOutput {
+                    curve,
+                    scalars,
+                    table,
+                } = prepared.run(*mi, *seed, budget, rng).with_context(|| {
+                    format!("{}: method `{}`, seed {seed}", loaded.exp.id, m.name)
+                })?;
                 let rec = RunRecord {
                     method: m.name.clone(),
                     seed: *seed,
@@ -181,16 +212,32 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
             .collect()
     };
     let fresh = match opts.jobs {
-        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?.install(exec)?,
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()?
+            .install(exec)?,
         None => exec()?,
     };
     bar.finish_and_clear();
     done.extend(fresh);
 
-    let mut records: Vec<(String, Vec<RunRecord>)> =
-        loaded.exp.methods.iter().map(|m| (m.name.clone(), Vec::new())).collect();
+    let mut records: Vec<(String, Vec<RunRecord>)> = loaded
+        .exp
+        .methods
+        .iter()
+        .map(|m| (m.name.clone(), Vec::new()))
+        .collect();
     for ((mi, _), r) in done {
         records[mi].1.push(r);
     }
-    Ok(Outcome { loaded, profile: opts.profile.clone(), budget, seeds, out, records, reused, prepared })
+    Ok(Outcome {
+        loaded,
+        profile: opts.profile.clone(),
+        budget,
+        seeds,
+        out,
+        records,
+        reused,
+        prepared,
+    })
 }

@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
-const PALETTE: [&str; 10] =
-    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const PALETTE: [&str; 10] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+];
 
 /// One line of a chart, with an optional band (e.g. mean +- standard error).
 #[derive(Clone, Debug)]
@@ -36,16 +38,22 @@ pub struct Axes {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
     let raw = (hi - lo) / n as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let mut t = (lo / step).ceil() * step;
     let mut out = vec![];
     while t <= hi + step * 1e-9 {
@@ -60,7 +68,7 @@ fn fmt_tick(v: f64) -> String {
         return "0".into();
     }
     let a = v.abs();
-    if a >= 1e5 || a < 1e-3 {
+    if !(1e-3..1e5).contains(&a) {
         format!("{v:.0e}")
     } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
@@ -85,30 +93,77 @@ struct Frame {
 
 impl Frame {
     fn tx(&self, x: f64) -> f64 {
-        let (a, b, v) = if self.log_x { (self.x0.log10(), self.x1.log10(), x.max(1e-300).log10()) } else { (self.x0, self.x1, x) };
+        let (a, b, v) = if self.log_x {
+            (self.x0.log10(), self.x1.log10(), x.max(1e-300).log10())
+        } else {
+            (self.x0, self.x1, x)
+        };
         self.left + (v - a) / (b - a) * self.w
     }
     fn ty(&self, y: f64) -> f64 {
-        let (a, b, v) = if self.log_y { (self.y0.log10(), self.y1.log10(), y.max(1e-300).log10()) } else { (self.y0, self.y1, y) };
+        let (a, b, v) = if self.log_y {
+            (self.y0.log10(), self.y1.log10(), y.max(1e-300).log10())
+        } else {
+            (self.y0, self.y1, y)
+        };
         let v = v.clamp(a - (b - a) * 0.02, b + (b - a) * 0.02);
         self.top + self.h - (v - a) / (b - a) * self.h
     }
 
     fn draw_axes(&self, s: &mut String, ax: &Axes) {
-        let _ = writeln!(s, r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#333"/>"##, self.left, self.top, self.w, self.h);
-        let xt = if self.log_x { log_ticks(self.x0, self.x1) } else { nice_ticks(self.x0, self.x1, 6) };
+        let _ = writeln!(
+            s,
+            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#333"/>"##,
+            self.left, self.top, self.w, self.h
+        );
+        let xt = if self.log_x {
+            log_ticks(self.x0, self.x1)
+        } else {
+            nice_ticks(self.x0, self.x1, 6)
+        };
         for t in xt {
             let x = self.tx(t);
-            let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#ddd"/>"##, self.top, self.top + self.h);
-            let _ = writeln!(s, r#"<text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"#, self.top + self.h + 15.0, fmt_tick(t));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#ddd"/>"##,
+                self.top,
+                self.top + self.h
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{x:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"#,
+                self.top + self.h + 15.0,
+                fmt_tick(t)
+            );
         }
-        let yt = if self.log_y { log_ticks(self.y0, self.y1) } else { nice_ticks(self.y0, self.y1, 6) };
+        let yt = if self.log_y {
+            log_ticks(self.y0, self.y1)
+        } else {
+            nice_ticks(self.y0, self.y1, 6)
+        };
         for t in yt {
             let y = self.ty(t);
-            let _ = writeln!(s, r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/>"##, self.left, self.left + self.w);
-            let _ = writeln!(s, r#"<text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"#, self.left - 5.0, y + 4.0, fmt_tick(t));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#ddd"/>"##,
+                self.left,
+                self.left + self.w
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"#,
+                self.left - 5.0,
+                y + 4.0,
+                fmt_tick(t)
+            );
         }
-        let _ = writeln!(s, r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>"#, self.left + self.w / 2.0, self.top + self.h + 35.0, esc(&ax.x_label));
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>"#,
+            self.left + self.w / 2.0,
+            self.top + self.h + 35.0,
+            esc(&ax.x_label)
+        );
         let _ = writeln!(
             s,
             r#"<text x="{x}" y="{y}" font-size="13" text-anchor="middle" transform="rotate(-90 {x} {y})">{}</text>"#,
@@ -116,13 +171,25 @@ impl Frame {
             x = self.left - 48.0,
             y = self.top + self.h / 2.0
         );
-        let _ = writeln!(s, r#"<text x="{}" y="{}" font-size="14" font-weight="bold" text-anchor="middle">{}</text>"#, self.left + self.w / 2.0, self.top - 10.0, esc(&ax.title));
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" font-size="14" font-weight="bold" text-anchor="middle">{}</text>"#,
+            self.left + self.w / 2.0,
+            self.top - 10.0,
+            esc(&ax.title)
+        );
     }
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let (a, b) = (lo.max(1e-300).log10().floor() as i32, hi.log10().ceil() as i32);
-    let mut t: Vec<f64> = (a..=b).map(|e| 10f64.powi(e)).filter(|v| *v >= lo * 0.999 && *v <= hi * 1.001).collect();
+    let (a, b) = (
+        lo.max(1e-300).log10().floor() as i32,
+        hi.log10().ceil() as i32,
+    );
+    let mut t: Vec<f64> = (a..=b)
+        .map(|e| 10f64.powi(e))
+        .filter(|v| *v >= lo * 0.999 && *v <= hi * 1.001)
+        .collect();
     if t.len() < 3 {
         t = (a..=b)
             .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
@@ -156,13 +223,38 @@ fn finite_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 /// A line chart: one line per series, shaded bands, paper markers, legend.
 pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
     let (width, height) = (760.0, 480.0);
-    let (x0, x1) = finite_range(series.iter().flat_map(|s| s.xs.iter().copied()).chain(markers.iter().map(|m| m.x)), ax.log_x);
-    let x0 = if ax.log_x { x0 } else { x0.max(0.0).min(series.iter().flat_map(|s| s.xs.first().copied()).fold(f64::INFINITY, f64::min)) };
-    let x1 = series.iter().flat_map(|s| s.xs.last().copied()).chain(markers.iter().map(|m| m.x)).fold(x1.min(f64::INFINITY), f64::max);
+    let (x0, x1) = finite_range(
+        series
+            .iter()
+            .flat_map(|s| s.xs.iter().copied())
+            .chain(markers.iter().map(|m| m.x)),
+        ax.log_x,
+    );
+    let x0 = if ax.log_x {
+        x0
+    } else {
+        x0.max(0.0).min(
+            series
+                .iter()
+                .flat_map(|s| s.xs.first().copied())
+                .fold(f64::INFINITY, f64::min),
+        )
+    };
+    let x1 = series
+        .iter()
+        .flat_map(|s| s.xs.last().copied())
+        .chain(markers.iter().map(|m| m.x))
+        .fold(x1.min(f64::INFINITY), f64::max);
     let (mut y0, mut y1) = finite_range(
         series
             .iter()
-            .flat_map(|s| s.ys.iter().copied().chain(s.band.iter().flat_map(|b| b.0.iter().chain(b.1.iter()).copied())))
+            .flat_map(|s| {
+                s.ys.iter().copied().chain(
+                    s.band
+                        .iter()
+                        .flat_map(|b| b.0.iter().chain(b.1.iter()).copied()),
+                )
+            })
             .chain(markers.iter().map(|m| m.y)),
         ax.log_y,
     );
@@ -172,43 +264,119 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
     if let Some(v) = ax.y_max {
         y1 = v;
     }
-    let f = Frame { x0, x1, y0, y1, left: 75.0, top: 35.0, w: 470.0, h: 390.0, log_x: ax.log_x, log_y: ax.log_y };
+    let f = Frame {
+        x0,
+        x1,
+        y0,
+        y1,
+        left: 75.0,
+        top: 35.0,
+        w: 470.0,
+        h: 390.0,
+        log_x: ax.log_x,
+        log_y: ax.log_y,
+    };
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif">"#
+    );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     f.draw_axes(&mut s, ax);
-    let _ = writeln!(s, r#"<clipPath id="plot"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath><g clip-path="url(#plot)">"#, f.left, f.top, f.w, f.h);
+    let _ = writeln!(
+        s,
+        r#"<clipPath id="plot"><rect x="{}" y="{}" width="{}" height="{}"/></clipPath><g clip-path="url(#plot)">"#,
+        f.left, f.top, f.w, f.h
+    );
     for (i, se) in series.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         if let Some((lo, hi)) = &se.band {
-            let mut pts: Vec<String> = se.xs.iter().zip(hi).map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y))).collect();
-            pts.extend(se.xs.iter().zip(lo).rev().map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y))));
-            let _ = writeln!(s, r#"<polygon points="{}" fill="{c}" fill-opacity="0.15" stroke="none"/>"#, pts.join(" "));
+            let mut pts: Vec<String> = se
+                .xs
+                .iter()
+                .zip(hi)
+                .map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y)))
+                .collect();
+            pts.extend(
+                se.xs
+                    .iter()
+                    .zip(lo)
+                    .rev()
+                    .map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y))),
+            );
+            let _ = writeln!(
+                s,
+                r#"<polygon points="{}" fill="{c}" fill-opacity="0.15" stroke="none"/>"#,
+                pts.join(" ")
+            );
         }
-        let pts: Vec<String> = se.xs.iter().zip(&se.ys).filter(|(_, y)| y.is_finite()).map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y))).collect();
-        let _ = writeln!(s, r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"/>"#, pts.join(" "));
+        let pts: Vec<String> = se
+            .xs
+            .iter()
+            .zip(&se.ys)
+            .filter(|(_, y)| y.is_finite())
+            .map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y)))
+            .collect();
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"/>"#,
+            pts.join(" ")
+        );
     }
     let _ = writeln!(s, "</g>");
     for m in markers {
         let (x, y) = (f.tx(m.x), f.ty(m.y));
-        let _ = writeln!(s, r##"<path d="M{:.1},{:.1} l8,8 m0,-8 l-8,8" stroke="black" stroke-width="2"/>"##, x - 4.0, y - 4.0);
+        let _ = writeln!(
+            s,
+            r##"<path d="M{:.1},{:.1} l8,8 m0,-8 l-8,8" stroke="black" stroke-width="2"/>"##,
+            x - 4.0,
+            y - 4.0
+        );
     }
     // Legend to the right of the frame.
     let lx = f.left + f.w + 15.0;
     let mut ly = f.top + 10.0;
     for (i, se) in series.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
-        let _ = writeln!(s, r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{c}" stroke-width="3"/>"#, lx + 22.0);
-        let _ = writeln!(s, r#"<text x="{}" y="{}" font-size="12">{}</text>"#, lx + 28.0, ly + 4.0, esc(&se.name));
+        let _ = writeln!(
+            s,
+            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{c}" stroke-width="3"/>"#,
+            lx + 22.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" font-size="12">{}</text>"#,
+            lx + 28.0,
+            ly + 4.0,
+            esc(&se.name)
+        );
         ly += 20.0;
     }
     if !markers.is_empty() {
-        let _ = writeln!(s, r##"<path d="M{},{} l8,8 m0,-8 l-8,8" stroke="black" stroke-width="2"/>"##, lx + 7.0, ly - 4.0);
-        let _ = writeln!(s, r#"<text x="{}" y="{}" font-size="12">paper's reported value</text>"#, lx + 28.0, ly + 4.0);
+        let _ = writeln!(
+            s,
+            r##"<path d="M{},{} l8,8 m0,-8 l-8,8" stroke="black" stroke-width="2"/>"##,
+            lx + 7.0,
+            ly - 4.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" font-size="12">paper's reported value</text>"#,
+            lx + 28.0,
+            ly + 4.0
+        );
         ly += 20.0;
     }
-    let _ = writeln!(s, r#"<text x="{lx}" y="{}" font-size="10" fill="#555">lines: mean over seeds</text>"#, ly + 6.0);
-    let _ = writeln!(s, r#"<text x="{lx}" y="{}" font-size="10" fill="#555">bands: +- 1 standard error</text>"#, ly + 20.0);
+    let _ = writeln!(
+        s,
+        r##"<text x="{lx}" y="{}" font-size="10" fill="#555">lines: mean over seeds</text>"##,
+        ly + 6.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{lx}" y="{}" font-size="10" fill="#555">bands: +- 1 standard error</text>"##,
+        ly + 20.0
+    );
     s.push_str("</svg>\n");
     s
 }
@@ -226,17 +394,41 @@ pub fn scatter_panels(x_label: &str, y_label: &str, panels: &[Panel]) -> String 
     let pw = 360.0;
     let width = 40.0 + panels.len() as f64 * (pw + 40.0);
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="440" font-family="Helvetica, Arial, sans-serif">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="440" font-family="Helvetica, Arial, sans-serif">"#
+    );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     for (i, p) in panels.iter().enumerate() {
         let (x0, x1) = finite_range(p.xs.iter().copied(), false);
         let (y0, y1) = finite_range(p.ys.iter().copied(), false);
-        let f = Frame { x0, x1, y0, y1, left: 75.0 + i as f64 * (pw + 40.0), top: 35.0, w: pw - 40.0, h: 340.0, log_x: false, log_y: false };
-        let ax = Axes { title: p.title.clone(), x_label: x_label.into(), y_label: y_label.into(), ..Default::default() };
+        let f = Frame {
+            x0,
+            x1,
+            y0,
+            y1,
+            left: 75.0 + i as f64 * (pw + 40.0),
+            top: 35.0,
+            w: pw - 40.0,
+            h: 340.0,
+            log_x: false,
+            log_y: false,
+        };
+        let ax = Axes {
+            title: p.title.clone(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            ..Default::default()
+        };
         f.draw_axes(&mut s, &ax);
         let c = PALETTE[i % PALETTE.len()];
         for (x, y) in p.xs.iter().zip(&p.ys) {
-            let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="1.3" fill="{c}" fill-opacity="0.35"/>"#, f.tx(*x), f.ty(*y));
+            let _ = writeln!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="1.3" fill="{c}" fill-opacity="0.35"/>"#,
+                f.tx(*x),
+                f.ty(*y)
+            );
         }
     }
     s.push_str("</svg>\n");
@@ -249,15 +441,31 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
         assert_eq!(fmt_tick(2.5), "2.5");
         assert_eq!(fmt_tick(1000.0), "1000");
     }
 
     #[test]
     fn chart_is_well_formed() {
-        let se = Series { name: "a<b".into(), xs: vec![1.0, 2.0], ys: vec![0.5, 0.7], band: Some((vec![0.4, 0.6], vec![0.6, 0.8])) };
-        let svg = line_chart(&Axes::default(), &[se], &[Marker { x: 2.0, y: 0.7, label: "p".into() }]);
+        let se = Series {
+            name: "a<b".into(),
+            xs: vec![1.0, 2.0],
+            ys: vec![0.5, 0.7],
+            band: Some((vec![0.4, 0.6], vec![0.6, 0.8])),
+        };
+        let svg = line_chart(
+            &Axes::default(),
+            &[se],
+            &[Marker {
+                x: 2.0,
+                y: 0.7,
+                label: "p".into(),
+            }],
+        );
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("a&lt;b"));
     }

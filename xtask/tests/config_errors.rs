@@ -35,42 +35,81 @@ fn err_of(name: &str, body: &str) -> String {
 
 #[test]
 fn unknown_top_level_key_is_rejected_with_choices() {
-    let e = err_of("t1", "colour = \"red\"\n[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nparams = { fitness = \"true\" }");
-    assert!(e.contains("t1.toml") && e.contains("colour") && e.contains("methods"), "{e}");
+    let p = write(
+        "t1",
+        &format!(
+            "id = \"t1\"\ncolour = \"red\"\n{HEAD}\n[[methods]]\nname = \"a\"\nalgorithm = \"rea\""
+        ),
+    );
+    let e = format!("{:#}", config::load(&p).unwrap_err());
+    assert!(
+        e.contains("t1.toml")
+            && e.contains("colour")
+            && e.contains("methods")
+            && e.contains("claims"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_algorithm_names_the_key_and_choices() {
     let e = err_of("t2", "[[methods]]\nname = \"a\"\nalgorithm = \"reaa\"");
-    assert!(e.contains("t2.toml") && e.contains("methods[0].algorithm") && e.contains("rea, random"), "{e}");
+    assert!(
+        e.contains("t2.toml") && e.contains("methods[0].algorithm") && e.contains("rea, random"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_param_and_bad_choice() {
     let e = err_of("t3", "[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nparams = { fitness = \"true\", popsize = 3 }");
-    assert!(e.contains("methods[0].params.popsize") && e.contains("population"), "{e}");
-    let e = err_of("t4", "[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nparams = { fitness = \"two-shot\" }");
-    assert!(e.contains("methods[0].params.fitness") && e.contains("one-shot, few-shot"), "{e}");
+    assert!(
+        e.contains("methods[0].params.popsize") && e.contains("population"),
+        "{e}"
+    );
+    let e = err_of(
+        "t4",
+        "[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nparams = { fitness = \"two-shot\" }",
+    );
+    assert!(
+        e.contains("methods[0].params.fitness") && e.contains("one-shot, few-shot"),
+        "{e}"
+    );
 }
 
 #[test]
 fn claims_must_name_known_methods_and_metrics() {
     let m = "[[methods]]\nname = \"a\"\nalgorithm = \"random\"\nparams = { fitness = \"true\" }\n";
     let e = err_of("t5", &format!("{m}[[claims]]\nkind = \"value\"\nsource = \"s\"\ntext = \"t\"\nmethod = \"b\"\nmetric = \"curve\"\nat = 5\nreported = 1.0\ntolerance = 0.1"));
-    assert!(e.contains("claims[0].method") && e.contains("valid choices: a"), "{e}");
+    assert!(
+        e.contains("claims[0].method") && e.contains("valid choices: a"),
+        "{e}"
+    );
     let e = err_of("t6", &format!("{m}[[claims]]\nkind = \"value\"\nsource = \"s\"\ntext = \"t\"\nmethod = \"a\"\nmetric = \"curve\"\nreported = 1.0\ntolerance = 0.1"));
     assert!(e.contains("claims[0].at"), "{e}");
-    let e = err_of("t7", &format!("{m}[[claims]]\nkind = \"guess\"\nsource = \"s\"\ntext = \"t\""));
-    assert!(e.contains("guess") && e.contains("value") && e.contains("ordering"), "{e}");
+    let e = err_of(
+        "t7",
+        &format!("{m}[[claims]]\nkind = \"guess\"\nsource = \"s\"\ntext = \"t\""),
+    );
+    assert!(
+        e.contains("guess") && e.contains("value") && e.contains("ordering"),
+        "{e}"
+    );
 }
 
 #[test]
 fn id_must_match_file_and_profiles_are_required() {
-    let p = write("t8", &format!("id = \"other\"\n{HEAD}\n[[methods]]\nname = \"a\"\nalgorithm = \"random\""));
+    let p = write(
+        "t8",
+        &format!("id = \"other\"\n{HEAD}\n[[methods]]\nname = \"a\"\nalgorithm = \"random\""),
+    );
     let e = format!("{:#}", config::load(&p).unwrap_err());
     assert!(e.contains("t8.toml") && e.contains("`id`"), "{e}");
     let root = xtask::workspace_root();
-    let e = format!("{:#}", config::find(&root, "no-such-experiment").unwrap_err());
+    let e = format!(
+        "{:#}",
+        config::find(&root, "no-such-experiment").unwrap_err()
+    );
     assert!(e.contains("fewshot-nb201-search"), "{e}");
 }
 

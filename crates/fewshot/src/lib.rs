@@ -100,14 +100,18 @@ fn parse_table(gz: &[u8], what: &str) -> Vec<f64> {
     flate2::read::GzDecoder::new(gz)
         .read_to_string(&mut text)
         .unwrap_or_else(|e| panic!("embedded few-shot table {what} is corrupt: {e}"));
-    let map: std::collections::BTreeMap<String, f64> =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("embedded few-shot table {what}: {e}"));
+    let map: std::collections::BTreeMap<String, f64> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("embedded few-shot table {what}: {e}"));
     let mut out = vec![f64::NAN; nb201::NUM_CELLS];
     for (k, v) in map {
-        let cell = Cell::from_fewshot_key(&k).unwrap_or_else(|e| panic!("few-shot table {what}: {e}"));
+        let cell =
+            Cell::from_fewshot_key(&k).unwrap_or_else(|e| panic!("few-shot table {what}: {e}"));
         out[cell.index()] = v;
     }
-    assert!(out.iter().all(|v| v.is_finite()), "few-shot table {what} does not cover all 15,625 cells");
+    assert!(
+        out.iter().all(|v| v.is_finite()),
+        "few-shot table {what} does not cover all 15,625 cells"
+    );
     out
 }
 
@@ -167,11 +171,16 @@ pub struct EstimateProblem {
 
 impl EstimateProblem {
     pub fn new(estimator: Estimator) -> Self {
-        Self { estimator, space: nb201::space() }
+        Self {
+            estimator,
+            space: nb201::space(),
+        }
     }
 
     fn index(x: &[usize]) -> usize {
-        Cell::from_ops(x).expect("an op vector of the NAS-Bench-201 space").index()
+        Cell::from_ops(x)
+            .expect("an op vector of the NAS-Bench-201 space")
+            .index()
     }
 }
 
@@ -187,7 +196,11 @@ impl Problem for EstimateProblem {
         vec![tables().get(self.estimator)[Self::index(x)]]
     }
     fn optimum(&self) -> Option<f64> {
-        tables().get(self.estimator).iter().copied().reduce(f64::max)
+        tables()
+            .get(self.estimator)
+            .iter()
+            .copied()
+            .reduce(f64::max)
     }
 }
 
@@ -235,7 +248,13 @@ pub fn search<O: Optimizer<Vec<usize>> + ?Sized>(
     let truth = &tables().truth;
     let est = tables().get(estimator);
     let mut seen = HashSet::new();
-    let mut r = SearchRun { curve: vec![], samples: vec![], sample_curve: vec![], unique: 0, returned_true: f64::NAN };
+    let mut r = SearchRun {
+        curve: vec![],
+        samples: vec![],
+        sample_curve: vec![],
+        unique: 0,
+        returned_true: f64::NAN,
+    };
     let (mut best, mut best_est) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     // A unique-counting search gives up after this many proposals in a row
     // bring nothing new (an optimiser stuck on a converged population).
@@ -268,7 +287,10 @@ pub fn search<O: Optimizer<Vec<usize>> + ?Sized>(
             if fresh || counting == Counting::Proposals {
                 r.curve.push(best);
             }
-            told.push(searchkit::optimizer::Evaluated { y: problem.oriented(&problem.evaluate(&x)), x });
+            told.push(searchkit::optimizer::Evaluated {
+                y: problem.oriented(&problem.evaluate(&x)),
+                x,
+            });
         }
         opt.tell(&told, rng);
     }
@@ -292,7 +314,10 @@ mod tests {
 
     #[test]
     fn few_shot_ranks_better_than_one_shot() {
-        let (one, few) = (rank_quality(Estimator::OneShot), rank_quality(Estimator::FewShot));
+        let (one, few) = (
+            rank_quality(Estimator::OneShot),
+            rank_quality(Estimator::FewShot),
+        );
         assert!(few.kendall_tau > one.kendall_tau, "{few:?} vs {one:?}");
         assert!(few.spearman_rho > one.spearman_rho);
         let truth = rank_quality(Estimator::True);
@@ -302,13 +327,31 @@ mod tests {
     #[test]
     fn search_curve_is_monotone_and_deterministic() {
         let mk = || RegularizedEvolution::new(nb201::space(), 20, 5);
-        let a = search(Estimator::FewShot, &mut mk(), 300, Counting::Proposals, &mut Stream::for_run("t", "rea", 1));
-        let b = search(Estimator::FewShot, &mut mk(), 300, Counting::Proposals, &mut Stream::for_run("t", "rea", 1));
+        let a = search(
+            Estimator::FewShot,
+            &mut mk(),
+            300,
+            Counting::Proposals,
+            &mut Stream::for_run("t", "rea", 1),
+        );
+        let b = search(
+            Estimator::FewShot,
+            &mut mk(),
+            300,
+            Counting::Proposals,
+            &mut Stream::for_run("t", "rea", 1),
+        );
         assert_eq!(a.samples, b.samples);
         assert!(a.curve.windows(2).all(|w| w[1] >= w[0]));
         assert_eq!(a.curve.len(), 300);
         let mut rs = RandomSearch::new(nb201::space(), 1);
-        let r = search(Estimator::True, &mut rs, 100, Counting::Unique, &mut Stream::for_run("t", "random", 1));
+        let r = search(
+            Estimator::True,
+            &mut rs,
+            100,
+            Counting::Unique,
+            &mut Stream::for_run("t", "random", 1),
+        );
         assert_eq!(r.unique, 100);
         assert_eq!(r.curve.len(), 100);
         assert_eq!(r.returned_true, *r.curve.last().unwrap());

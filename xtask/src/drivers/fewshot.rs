@@ -60,8 +60,10 @@ impl Prepared for Rank {
         out.scalars.insert("kendall_tau".into(), q.kendall_tau);
         out.scalars.insert("spearman_rho".into(), q.spearman_rho);
         out.scalars.insert("top1_true_accuracy".into(), q.top1_true);
-        out.scalars.insert("top10_mean_true_accuracy".into(), q.top10_mean_true);
-        out.scalars.insert("top100_best_true_accuracy".into(), q.top100_best_true);
+        out.scalars
+            .insert("top10_mean_true_accuracy".into(), q.top10_mean_true);
+        out.scalars
+            .insert("top100_best_true_accuracy".into(), q.top100_best_true);
         out.scalars.insert("top1_index".into(), q.top1_index as f64);
         Ok(out)
     }
@@ -85,14 +87,20 @@ impl Prepared for Rank {
             })
             .collect();
         let p = out.join("figure.svg");
-        crate::runner::write_atomic(&p, svg::scatter_panels("true accuracy (%)", "estimated accuracy (%)", &panels).as_bytes())?;
+        crate::runner::write_atomic(
+            &p,
+            svg::scatter_panels("true accuracy (%)", "estimated accuracy (%)", &panels).as_bytes(),
+        )?;
         Ok(vec![p])
     }
 }
 
 #[derive(Debug, Clone)]
 enum Algo {
-    Rea { population: usize, sample_size: usize },
+    Rea {
+        population: usize,
+        sample_size: usize,
+    },
     Random,
 }
 
@@ -107,7 +115,10 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
     for (i, m) in l.exp.methods.iter().enumerate() {
         let mut p = Params::new(l, format!("methods[{i}].params"), &m.params);
         let est = estimator(&mut p, None)?;
-        let counting = match p.choice("count", Some("proposals"), &["proposals", "unique"])?.as_str() {
+        let counting = match p
+            .choice("count", Some("proposals"), &["proposals", "unique"])?
+            .as_str()
+        {
             "unique" => Counting::Unique,
             _ => Counting::Proposals,
         };
@@ -116,9 +127,15 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
                 let population = p.usize_or("population", 10)?;
                 let sample_size = p.usize_or("sample_size", 20)?;
                 if population == 0 || sample_size == 0 {
-                    bail!(l.err(&format!("methods[{i}].params"), "population and sample_size must be positive"));
+                    bail!(l.err(
+                        &format!("methods[{i}].params"),
+                        "population and sample_size must be positive"
+                    ));
                 }
-                Algo::Rea { population, sample_size }
+                Algo::Rea {
+                    population,
+                    sample_size,
+                }
             }
             _ => Algo::Random,
         };
@@ -133,17 +150,38 @@ impl Prepared for Search {
         let (algo, est, counting) = &self.methods[method];
         let space = nb201::space();
         let r = match algo {
-            Algo::Rea { population, sample_size } => {
-                search(*est, &mut RegularizedEvolution::new(space, *population, *sample_size), budget, *counting, &mut rng)
-            }
-            Algo::Random => search(*est, &mut RandomSearch::new(space, 1), budget, *counting, &mut rng),
+            Algo::Rea {
+                population,
+                sample_size,
+            } => search(
+                *est,
+                &mut RegularizedEvolution::new(space, *population, *sample_size),
+                budget,
+                *counting,
+                &mut rng,
+            ),
+            Algo::Random => search(
+                *est,
+                &mut RandomSearch::new(space, 1),
+                budget,
+                *counting,
+                &mut rng,
+            ),
         };
         let t = tables();
-        let mut out = RunOutput { curve: r.curve.clone(), ..Default::default() };
-        out.scalars.insert("final_best_true".into(), *r.curve.last().unwrap_or(&f64::NAN));
+        let mut out = RunOutput {
+            curve: r.curve.clone(),
+            ..Default::default()
+        };
+        out.scalars.insert(
+            "final_best_true".into(),
+            *r.curve.last().unwrap_or(&f64::NAN),
+        );
         out.scalars.insert("returned_true".into(), r.returned_true);
-        out.scalars.insert("unique_architectures".into(), r.unique as f64);
-        out.scalars.insert("proposals".into(), r.samples.len() as f64);
+        out.scalars
+            .insert("unique_architectures".into(), r.unique as f64);
+        out.scalars
+            .insert("proposals".into(), r.samples.len() as f64);
         let rows = r
             .samples
             .iter()
@@ -152,7 +190,9 @@ impl Prepared for Search {
                 vec![
                     (i + 1).to_string(),
                     idx.to_string(),
-                    nb201::Cell::from_index(idx).map(|c| c.arch_str()).unwrap_or_default(),
+                    nb201::Cell::from_index(idx)
+                        .map(|c| c.arch_str())
+                        .unwrap_or_default(),
                     t.get(*est)[idx].to_string(),
                     t.truth[idx].to_string(),
                     r.sample_curve[i].to_string(),
@@ -160,7 +200,16 @@ impl Prepared for Search {
             })
             .collect();
         out.table = Some(Table {
-            header: ["proposal", "nb201_index", "arch", "fitness", "true_accuracy", "best_true_so_far"].map(String::from).to_vec(),
+            header: [
+                "proposal",
+                "nb201_index",
+                "arch",
+                "fitness",
+                "true_accuracy",
+                "best_true_so_far",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
         });
         Ok(out)

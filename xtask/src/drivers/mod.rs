@@ -61,13 +61,25 @@ pub fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let drivers = all();
     let Some(d) = drivers.iter().find(|d| d.name == l.exp.driver) else {
         let names: Vec<&str> = drivers.iter().map(|d| d.name).collect();
-        bail!(l.err("driver", format!("unknown driver `{}`; valid choices: {}", l.exp.driver, names.join(", "))));
+        bail!(l.err(
+            "driver",
+            format!(
+                "unknown driver `{}`; valid choices: {}",
+                l.exp.driver,
+                names.join(", ")
+            )
+        ));
     };
     for (i, m) in l.exp.methods.iter().enumerate() {
         if !d.algorithms.contains(&m.algorithm.as_str()) {
             bail!(l.err(
                 &format!("methods[{i}].algorithm"),
-                format!("unknown algorithm `{}` for driver `{}`; valid choices: {}", m.algorithm, d.name, d.algorithms.join(", "))
+                format!(
+                    "unknown algorithm `{}` for driver `{}`; valid choices: {}",
+                    m.algorithm,
+                    d.name,
+                    d.algorithms.join(", ")
+                )
             ));
         }
     }
