@@ -41,3 +41,8 @@ pub mod prelude {
     pub use crate::rng::Stream;
     pub use crate::space::{BoxSpace, Categorical, Space};
 }
+
+/// The README's Rust examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
