@@ -1,2 +1,13 @@
 //! Small learners the partition methods share: k-means, support vector
 //! classifiers, Gaussian processes.
+
+pub mod acquisition;
+pub mod gp;
+pub mod lbfgs;
+
+pub use acquisition::{
+    erf, erfc, expected_improvement, expected_improvement_with_grad, normal_cdf, normal_pdf,
+    normal_ppf, upper_confidence_bound,
+};
+pub use gp::{Gp, GpBounds, GpConfig, GpError, Hyper};
+pub use lbfgs::{minimize_box, LbfgsOptions, LbfgsResult};
