@@ -6,3 +6,13 @@ pub mod svm;
 
 pub use kmeans::{KMeans, KMeansFit};
 pub use svm::{Gamma, Kernel, KernelKind, Svc, SvcParams, SvmError};
+pub mod acquisition;
+pub mod gp;
+pub mod lbfgs;
+
+pub use acquisition::{
+    erf, erfc, expected_improvement, expected_improvement_with_grad, normal_cdf, normal_pdf,
+    normal_ppf, upper_confidence_bound,
+};
+pub use gp::{Gp, GpBounds, GpConfig, GpError, Hyper};
+pub use lbfgs::{minimize_box, LbfgsOptions, LbfgsResult};
