@@ -4,8 +4,10 @@
 //! - [`config`]: the experiment schema and its checks;
 //! - [`drivers`]: glue from a config's `driver` to a paper crate;
 //! - [`runner`]: methods x seeds in parallel, resumable, atomic files;
-//! - [`report`]: summaries, claim verdicts, figures ([`svg`]).
+//! - [`report`]: summaries, claim verdicts, figures ([`svg`]);
+//! - [`bench`]: timings of the hot paths (`cargo xtask bench`).
 
+pub mod bench;
 pub mod config;
 pub mod drivers;
 pub mod report;

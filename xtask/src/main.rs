@@ -46,6 +46,14 @@ enum Cmd {
     },
     /// Check every config against its schema and driver without running.
     Check,
+    /// Time the hot paths (release build); performance targets live here.
+    Bench {
+        /// Only benchmarks whose name contains this.
+        filter: Option<String>,
+        /// Timed repetitions per benchmark (median reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
 }
 
 fn main() {
@@ -90,6 +98,7 @@ fn real_main() -> Result<()> {
                 }
             }
         }
+        Cmd::Bench { filter, reps } => xtask::bench::run(filter.as_deref(), reps)?,
         Cmd::Check => {
             for l in config::discover(&root)? {
                 drivers::prepare(&l)?;

@@ -1,0 +1,193 @@
+//! `cargo xtask bench`: timings of the workspace's hot paths.
+//!
+//! Performance targets live here, never in timed unit tests. Each benchmark
+//! runs a closure a few times after one warm-up and reports the median; the
+//! inputs come from fixed streams, so successive runs time the same work.
+
+use searchkit::learn::{Gp, GpConfig, KMeans, KernelKind, Svc, SvcParams};
+use searchkit::pareto::hypervolume;
+use searchkit::rng::Stream;
+use std::time::Instant;
+
+/// One timed case.
+pub struct Bench {
+    pub name: &'static str,
+    pub about: &'static str,
+    run: Box<dyn Fn() -> Box<dyn FnMut()>>,
+}
+
+fn points(n: usize, d: usize, label: &str) -> Vec<Vec<f64>> {
+    let mut s = Stream::root(label);
+    (0..n)
+        .map(|_| (0..d).map(|_| s.uniform()).collect())
+        .collect()
+}
+
+/// A random non-dominated-ish front on the positive orthant of the unit sphere.
+fn front(n: usize, m: usize) -> Vec<Vec<f64>> {
+    let mut s = Stream::root("bench-front");
+    (0..n)
+        .map(|_| {
+            let v: Vec<f64> = (0..m).map(|_| s.normal().abs()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            v.iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+pub fn all() -> Vec<Bench> {
+    vec![
+        Bench {
+            name: "hv2d-1000",
+            about: "exact hypervolume, 1,000 points, 2 objectives",
+            run: Box::new(|| {
+                let f = front(1000, 2);
+                Box::new(move || {
+                    std::hint::black_box(hypervolume(&f, &[0.0, 0.0]));
+                })
+            }),
+        },
+        Bench {
+            name: "hv3d-1000",
+            about: "exact hypervolume, 1,000 points, 3 objectives",
+            run: Box::new(|| {
+                let f = front(1000, 3);
+                Box::new(move || {
+                    std::hint::black_box(hypervolume(&f, &[0.0, 0.0, 0.0]));
+                })
+            }),
+        },
+        Bench {
+            name: "gp-fit-300x20",
+            about: "GP fit (Matern-5/2 ARD, default restarts), 300 points in 20-d",
+            run: Box::new(|| {
+                let x = points(300, 20, "bench-gp");
+                let y: Vec<f64> = x
+                    .iter()
+                    .map(|p| p.iter().map(|v| (6.0 * v).sin()).sum())
+                    .collect();
+                Box::new(move || {
+                    let mut rng = Stream::root("bench-gp-fit");
+                    std::hint::black_box(Gp::fit(&x, &y, &GpConfig::default(), &mut rng).unwrap());
+                })
+            }),
+        },
+        Bench {
+            name: "gp-predict-10k",
+            about: "GP posterior mean and variance at 10,000 points, 300 training points in 20-d",
+            run: Box::new(|| {
+                let x = points(300, 20, "bench-gp");
+                let y: Vec<f64> = x
+                    .iter()
+                    .map(|p| p.iter().map(|v| (6.0 * v).sin()).sum())
+                    .collect();
+                let gp = Gp::fit(
+                    &x,
+                    &y,
+                    &GpConfig::default(),
+                    &mut Stream::root("bench-gp-fit"),
+                )
+                .unwrap();
+                let q = points(10_000, 20, "bench-gp-q");
+                Box::new(move || {
+                    std::hint::black_box(gp.predict_batch(&q));
+                })
+            }),
+        },
+        Bench {
+            name: "svm-rbf-1000x20",
+            about: "SVC fit (rbf, gamma auto, C 1), 1,000 points in 20-d",
+            run: Box::new(|| {
+                let x = points(1000, 20, "bench-svm");
+                let labels: Vec<bool> = x
+                    .iter()
+                    .map(|p| p.iter().map(|v| (v - 0.5).powi(2)).sum::<f64>() < 1.6)
+                    .collect();
+                Box::new(move || {
+                    std::hint::black_box(
+                        Svc::fit(&SvcParams::new(KernelKind::Rbf), &x, &labels).unwrap(),
+                    );
+                })
+            }),
+        },
+        Bench {
+            name: "kmeans-3000x21",
+            about: "k-means (k 2, 10 restarts), 3,000 rows of 21 values",
+            run: Box::new(|| {
+                let x = points(3000, 21, "bench-km");
+                Box::new(move || {
+                    std::hint::black_box(KMeans::new(2).fit(&x, &mut Stream::root("bench-km-fit")));
+                })
+            }),
+        },
+        Bench {
+            name: "nb201-rea-5000",
+            about: "few-shot NAS: one REA run of 5,000 samples with few-shot fitness",
+            run: Box::new(|| {
+                let _ = fewshot::tables();
+                Box::new(|| {
+                    let mut rea = searchkit::baselines::RegularizedEvolution::new(
+                        searchkit::nasbench::nb201::space(),
+                        10,
+                        20,
+                    );
+                    let mut rng = Stream::root("bench-rea");
+                    std::hint::black_box(fewshot::search(
+                        fewshot::Estimator::FewShot,
+                        &mut rea,
+                        5000,
+                        fewshot::Counting::Proposals,
+                        &mut rng,
+                    ));
+                })
+            }),
+        },
+    ]
+}
+
+/// Run the benchmarks whose name contains `filter`; print one line each.
+pub fn run(filter: Option<&str>, reps: usize) -> anyhow::Result<()> {
+    let benches: Vec<Bench> = all()
+        .into_iter()
+        .filter(|b| filter.is_none_or(|f| b.name.contains(f)))
+        .collect();
+    if benches.is_empty() {
+        let names: Vec<&str> = all().iter().map(|b| b.name).collect();
+        anyhow::bail!(
+            "no benchmark matches `{}`; valid choices: {}",
+            filter.unwrap_or(""),
+            names.join(", ")
+        );
+    }
+    println!("{:18} {:>12} {:>12}  what", "benchmark", "median", "min");
+    for b in benches {
+        let mut f = (b.run)();
+        f(); // warm-up
+        let mut times: Vec<f64> = (0..reps.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "{:18} {:>12} {:>12}  {}",
+            b.name,
+            fmt(times[times.len() / 2]),
+            fmt(times[0]),
+            b.about
+        );
+    }
+    Ok(())
+}
+
+fn fmt(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.1} us", s * 1e6)
+    }
+}
