@@ -200,6 +200,79 @@ impl Region {
         }
     }
 
+    /// `n` points of the region near one of the node's samples: a sample
+    /// inside the region is drawn as centre, a box `centre +- L/2` (`L` a
+    /// fraction of each coordinate's range, clipped to `space`) grows from
+    /// `L = 1e-4` by doubling until one of `probes` uniform points in it falls
+    /// outside the region (or the box covers the space), and the `n` points
+    /// are drawn uniformly from that box by rejection (`100 n` tries at
+    /// most; missing points as in [`Region::sample`]'s fallback). This is
+    /// the one-centre form of [`Region::candidates_around`], cheap enough to
+    /// call every iteration; with an RBF SVM of the code's `gamma = 1/d` on
+    /// an unscaled box, regions are small pockets around samples that uniform
+    /// rejection sampling rarely hits.
+    pub fn sample_around(
+        &self,
+        n: usize,
+        space: &BoxSpace,
+        data: &Samples,
+        probes: usize,
+        jitter: f64,
+        rng: &mut Stream,
+    ) -> Vec<Vec<f64>> {
+        let mut out = Vec::with_capacity(n);
+        if n == 0 {
+            return out;
+        }
+        let inside = self.inside_indices(data);
+        if inside.is_empty() {
+            self.perturbed(n, space, data, jitter, rng, &mut out);
+            return out;
+        }
+        let c = &data.xs[inside[rng.below(inside.len())]];
+        let d = space.dim();
+        let boxed = |l: f64| -> (Vec<f64>, Vec<f64>) {
+            (0..d)
+                .map(|j| {
+                    let h = l * (space.upper[j] - space.lower[j]) / 2.0;
+                    (
+                        (c[j] - h).max(space.lower[j]),
+                        (c[j] + h).min(space.upper[j]),
+                    )
+                })
+                .unzip()
+        };
+        let draw = |lo: &[f64], hi: &[f64], rng: &mut Stream| -> Vec<f64> {
+            (0..d)
+                .map(|j| lo[j] + rng.uniform() * (hi[j] - lo[j]))
+                .collect()
+        };
+        let mut l = 1e-4;
+        let (mut lo, mut hi) = boxed(l);
+        while l < 1.0 {
+            let pts: Vec<Vec<f64>> = (0..probes.max(1)).map(|_| draw(&lo, &hi, rng)).collect();
+            let keep = self.contains_batch(&pts);
+            if keep.iter().any(|k| !k) {
+                break;
+            }
+            l *= 2.0;
+            (lo, hi) = boxed(l);
+        }
+        for _ in 0..100 * n {
+            if out.len() == n {
+                break;
+            }
+            let x = draw(&lo, &hi, rng);
+            if self.contains(&x) {
+                out.push(x);
+            }
+        }
+        if out.len() < n {
+            self.perturbed(n - out.len(), space, data, jitter, rng, &mut out);
+        }
+        out
+    }
+
     /// Candidates grown around the node's samples, as the LA-MCTS code's
     /// `Classifier.propose_rand_samples_sobol` (used by its BO sampler).
     ///

@@ -220,6 +220,10 @@ fn region_sampling_stays_inside_or_falls_back() {
             .fold(f64::INFINITY, f64::min);
         assert!(near < 0.1, "fallback point far from the node's samples");
     }
+    // Points drawn around a sample lie in the region.
+    let xs = r.sample_around(30, &space, &d, 20, 0.01, &mut rng);
+    assert_eq!(xs.len(), 30);
+    assert!(xs.iter().all(|x| r.contains(x)));
     // Grown candidates lie in the region.
     let c = r.candidates_around(&space, &d, 200, 1000, &mut rng);
     assert!(!c.is_empty() && c.len() <= 1000);
