@@ -12,6 +12,8 @@
 //!   the [`run`](optimizer::run) loop with budget, trace and observers.
 //! - [`rng`] — explicit seeded streams derived from `(experiment, method, seed)`.
 //! - [`pareto`] — dominance, non-dominated sorting, exact hypervolume.
+//! - [`partition`] — the learned space-partition tree of LaNAS, LA-MCTS,
+//!   LaMOO and PlaLaM (labeller, classifier, UCB selection, regions).
 //! - [`baselines`] — random search, regularized evolution, CMA-ES.
 //! - [`nasbench`] — NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
 //!   and NAS-Bench-101 (official tfrecord loader, embedded sample).
@@ -29,6 +31,7 @@ pub mod linalg;
 pub mod nasbench;
 pub mod optimizer;
 pub mod pareto;
+pub mod partition;
 pub mod problem;
 pub mod rng;
 pub mod space;

@@ -1,0 +1,245 @@
+//! The learned space-partition tree shared by LaNAS, LA-MCTS, LaMOO and
+//! PlaLaM.
+//!
+//! Every iteration these methods rebuild a binary tree from *all* samples so
+//! far: a node holding more than `leaf_size` samples is split in two by
+//! labelling its samples good or bad and learning a boundary (a classifier on
+//! `x`) between the two labels; the good child is child 0. A search then
+//! descends from the root by UCB to a leaf, and the leaf's region, the points
+//! every classifier on the path assigns to the path's side, is where the next
+//! samples are drawn.
+//!
+//! The pieces that differ between the papers are traits:
+//! - [`Labeller`]: good/bad labels of a node's samples; [`KMeansLabeller`] is
+//!   LA-MCTS's (2-means on `[x, value]` rows, the cluster with the higher mean
+//!   value is good); LaMOO labels by dominance number, LaNAS by a linear
+//!   model's threshold;
+//! - [`BoundaryLearner`] / [`Boundary`]: the classifier on `x`;
+//!   [`SvmLearner`] (LA-MCTS, LaMOO) wraps [`crate::learn::Svc`];
+//! - [`NodeScore`]: a node's value in UCB; [`MeanValue`] (LA-MCTS) is the
+//!   mean of one objective; LaMOO uses the hypervolume of the node's samples.
+//!
+//! [`Partitioner::build`] gives a [`Tree`]; [`Tree::select`] gives a
+//! [`Region`] (the path, its classifiers and the leaf's sample indices) with
+//! membership tests and samplers ([`Region::sample`],
+//! [`Region::candidates_around`]).
+//!
+//! Semantics follow the LA-MCTS code (facebookresearch/LaMCTS,
+//! `LA-MCTS/lamcts/{MCTS,Node,Classifier}.py`):
+//! - a leaf is split iff it holds more than `max(leaf_size, 2)` samples, the
+//!   labeller gives two non-empty classes and the classifier trained on those
+//!   labels predicts both classes on the node's own points
+//!   (`Classifier.is_splittable_svm`);
+//! - the children take the *labeller's* labels (`Classifier.split_data` uses
+//!   the k-means labels, not the SVM's predictions), so a sample may sit in a
+//!   child whose boundary puts it on the other side; regions are defined by
+//!   the classifiers alone;
+//! - splitting goes in waves in node order (breadth first), which decides
+//!   which nodes exist when [`TreeConfig::max_nodes`] caps the tree;
+//! - a node's visit count `n` is its number of samples (the code's
+//!   back-propagation is overwritten by the next rebuild), the root's UCB is
+//!   infinite, and ties between children are broken uniformly at random.
+//!
+//! Differences: the code fits k-means twice per split (once to test
+//! splittability, once to split, with different random states); here one fit
+//! serves both. The code casts `x` and values to `float32` for k-means and
+//! the SVM; here everything is `f64`.
+
+mod region;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use crate::learn::{KMeans, Svc, SvcParams};
+use crate::rng::Stream;
+
+pub use region::{Region, RegionSampling};
+pub use tree::{Node, Partitioner, Tree, TreeConfig, TreeConfigError};
+
+/// Evaluated points: `xs[i]` with objective values `ys[i]` (maximised).
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    pub xs: Vec<Vec<f64>>,
+    pub ys: Vec<Vec<f64>>,
+}
+
+impl Samples {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one point.
+    pub fn push(&mut self, x: Vec<f64>, y: Vec<f64>) {
+        self.xs.push(x);
+        self.ys.push(y);
+    }
+
+    pub fn len(&self) -> usize {
+        self.xs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.xs.is_empty()
+    }
+
+    /// Objective 0 of sample `i` (the single-objective value).
+    pub fn value(&self, i: usize) -> f64 {
+        self.ys[i][0]
+    }
+
+    /// Index of the sample with the largest objective 0 (first on ties).
+    pub fn best(&self) -> Option<usize> {
+        (0..self.len()).fold(None, |b: Option<usize>, i| match b {
+            Some(j) if self.value(j) >= self.value(i) => Some(j),
+            _ => Some(i),
+        })
+    }
+}
+
+/// Labels a node's samples good (`true`) or bad (`false`).
+pub trait Labeller: Send + Sync {
+    /// Labels of the samples `idx` of `data`, in the order of `idx`. Return
+    /// all-equal labels when the node cannot be split.
+    fn label(&self, data: &Samples, idx: &[usize], rng: &mut Stream) -> Vec<bool>;
+}
+
+/// A learned boundary on `x`: which side a point falls on.
+pub trait Boundary: Send + Sync + std::fmt::Debug {
+    /// `true` for the good side.
+    fn predict(&self, x: &[f64]) -> bool;
+}
+
+/// Learns a [`Boundary`] from labelled points.
+pub trait BoundaryLearner: Send + Sync {
+    /// `None` when no boundary can be learned (the node stays a leaf).
+    fn fit(&self, xs: &[Vec<f64>], labels: &[bool]) -> Option<Arc<dyn Boundary>>;
+}
+
+/// A node's value, the exploitation term of UCB.
+pub trait NodeScore: Send + Sync {
+    fn score(&self, data: &Samples, idx: &[usize]) -> f64;
+}
+
+impl<F: Fn(&Samples, &[usize]) -> f64 + Send + Sync> NodeScore for F {
+    fn score(&self, data: &Samples, idx: &[usize]) -> f64 {
+        self(data, idx)
+    }
+}
+
+/// The exploration bonus of UCB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Ucb {
+    /// `value + 2 Cp sqrt(2 sqrt(n_parent) / n)`, the LA-MCTS code's form
+    /// (`Node.get_uct`).
+    #[default]
+    SqrtParent,
+    /// `value + 2 Cp sqrt(2 ln(n_parent) / n)`, the paper's (Eq. 1).
+    LogParent,
+}
+
+impl Ucb {
+    /// UCB of a child with `value` and `n` samples whose parent holds
+    /// `n_parent`; infinite when `n == 0`.
+    pub fn score(self, value: f64, n: usize, n_parent: usize, cp: f64) -> f64 {
+        if n == 0 {
+            return f64::INFINITY;
+        }
+        let np = n_parent as f64;
+        let t = match self {
+            Ucb::SqrtParent => np.sqrt(),
+            Ucb::LogParent => np.ln(),
+        };
+        value + 2.0 * cp * (2.0 * t / n as f64).sqrt()
+    }
+}
+
+/// LA-MCTS's labeller: 2-means on rows `[x, y_objective]` (unscaled, as in
+/// `Classifier.learn_clusters`), the cluster with the higher mean value is
+/// good.
+#[derive(Clone, Debug)]
+pub struct KMeansLabeller {
+    pub kmeans: KMeans,
+    pub objective: usize,
+}
+
+impl Default for KMeansLabeller {
+    /// scikit-learn's `KMeans(n_clusters=2)` of the code's era (`n_init = 10`).
+    fn default() -> Self {
+        Self {
+            kmeans: KMeans::new(2),
+            objective: 0,
+        }
+    }
+}
+
+impl Labeller for KMeansLabeller {
+    fn label(&self, data: &Samples, idx: &[usize], rng: &mut Stream) -> Vec<bool> {
+        if idx.len() < 2 {
+            return vec![true; idx.len()];
+        }
+        let rows: Vec<Vec<f64>> = idx
+            .iter()
+            .map(|&i| {
+                let mut r = Vec::with_capacity(data.xs[i].len() + 1);
+                r.extend_from_slice(&data.xs[i]);
+                r.push(data.ys[i][self.objective]);
+                r
+            })
+            .collect();
+        let fit = self.kmeans.fit(&rows, rng);
+        let (mut sum, mut cnt) = ([0.0; 2], [0usize; 2]);
+        for (&i, &l) in idx.iter().zip(&fit.labels) {
+            let l = l.min(1);
+            sum[l] += data.ys[i][self.objective];
+            cnt[l] += 1;
+        }
+        if cnt[0] == 0 || cnt[1] == 0 {
+            return vec![true; idx.len()];
+        }
+        // The code flips labels only when the bad mean is strictly larger.
+        let good = if sum[1] / cnt[1] as f64 > sum[0] / cnt[0] as f64 {
+            1
+        } else {
+            0
+        };
+        fit.labels.iter().map(|&l| l == good).collect()
+    }
+}
+
+/// An SVC boundary (LA-MCTS, LaMOO): the `true` class is the good side.
+#[derive(Clone, Debug, Default)]
+pub struct SvmLearner {
+    pub params: SvcParams,
+}
+
+impl Boundary for Svc {
+    fn predict(&self, x: &[f64]) -> bool {
+        Svc::predict(self, x)
+    }
+}
+
+impl BoundaryLearner for SvmLearner {
+    fn fit(&self, xs: &[Vec<f64>], labels: &[bool]) -> Option<Arc<dyn Boundary>> {
+        Svc::fit(&self.params, xs, labels)
+            .ok()
+            .map(|s| Arc::new(s) as Arc<dyn Boundary>)
+    }
+}
+
+/// The mean of one objective over a node's samples (LA-MCTS's `x_bar`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanValue {
+    pub objective: usize,
+}
+
+impl NodeScore for MeanValue {
+    fn score(&self, data: &Samples, idx: &[usize]) -> f64 {
+        if idx.is_empty() {
+            return f64::NEG_INFINITY;
+        }
+        idx.iter().map(|&i| data.ys[i][self.objective]).sum::<f64>() / idx.len() as f64
+    }
+}

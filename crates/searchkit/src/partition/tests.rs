@@ -1,0 +1,231 @@
+use super::*;
+use crate::learn::{Gamma, KernelKind};
+use crate::space::{BoxSpace, Space};
+
+type LaMctsParts = Partitioner<KMeansLabeller, SvmLearner, MeanValue>;
+
+fn parts(leaf_size: usize) -> LaMctsParts {
+    Partitioner {
+        labeller: KMeansLabeller::default(),
+        learner: SvmLearner {
+            params: SvcParams {
+                kernel: KernelKind::Rbf,
+                gamma: Gamma::Auto,
+                ..SvcParams::default()
+            },
+        },
+        score: MeanValue::default(),
+        config: TreeConfig {
+            leaf_size,
+            ..TreeConfig::default()
+        },
+    }
+}
+
+fn data(n: usize, seed: &str, f: impl Fn(&[f64]) -> f64) -> Samples {
+    data_on(&BoxSpace::cube(2, 0.0, 1.0), n, seed, f)
+}
+
+fn data_on(space: &BoxSpace, n: usize, seed: &str, f: impl Fn(&[f64]) -> f64) -> Samples {
+    let mut rng = Stream::root(seed);
+    let mut s = Samples::new();
+    for x in space.latin_hypercube(n, &mut rng) {
+        let y = f(&x);
+        s.push(x, vec![y]);
+    }
+    s
+}
+
+fn step(x: &[f64]) -> f64 {
+    if x[0] < 0.5 {
+        10.0
+    } else {
+        0.0
+    }
+}
+
+fn bowl(x: &[f64]) -> f64 {
+    -10.0 * ((x[0] - 0.2).powi(2) + (x[1] - 0.7).powi(2))
+}
+
+#[test]
+fn step_splits_at_the_step() {
+    let d = data(100, "step", step);
+    let tree = parts(80).build(&d, &Stream::root("t"));
+    assert_eq!(tree.len(), 3, "one split only (children hold <= 80)");
+    let root = tree.node(0);
+    let [good, bad] = root.children.unwrap();
+    assert!(tree.node(good).indices.iter().all(|&i| d.xs[i][0] < 0.5));
+    assert!(tree.node(bad).indices.iter().all(|&i| d.xs[i][0] >= 0.5));
+    assert_eq!(tree.node(good).value, 10.0);
+    assert_eq!(tree.node(bad).value, 0.0);
+    let r = tree.region_of(good);
+    assert_eq!(r.path().collect::<Vec<_>>(), vec![(0, true)]);
+    assert!(r.contains(&[0.2, 0.5]) && r.contains(&[0.4, 0.1]));
+    assert!(!r.contains(&[0.8, 0.5]) && !r.contains(&[0.6, 0.9]));
+    // Cp = 0 picks the good child.
+    let sel = tree.select_with(0.0, &mut Stream::root("s"));
+    assert_eq!(sel.node(), good);
+}
+
+#[test]
+fn small_nodes_and_one_class_nodes_stay_leaves() {
+    let d = data(30, "few", step);
+    assert_eq!(parts(30).build(&d, &Stream::root("t")).len(), 1);
+    let flat = data(50, "flat", |_| 1.0);
+    // k-means still finds two clusters in x, but their means tie: the split
+    // happens on x (the code also splits) and both children score 1.
+    let t = parts(10).build(&flat, &Stream::root("t"));
+    assert!(t.nodes().iter().all(|n| n.value == 1.0));
+}
+
+#[test]
+fn leaves_partition_the_space_and_hold_their_points() {
+    // Ackley's box: the RBF width 1/d (gamma "auto") is then narrow enough to
+    // follow the k-means labels closely.
+    let space = BoxSpace::cube(2, -5.0, 10.0);
+    let d = data_on(&space, 300, "bowl", |x| {
+        -((x[0] - 1.0).powi(2) + (x[1] - 4.0).powi(2))
+    });
+    let tree = parts(20).build(&d, &Stream::root("t"));
+    assert!(tree.len() >= 7, "tree too small: {}", tree.len());
+    let leaves = tree.leaves();
+    let regions: Vec<Region> = leaves.iter().map(|&k| tree.region_of(k)).collect();
+    // Every point lies in exactly one leaf region, the one leaf_of finds.
+    let mut rng = Stream::root("probe");
+    for _ in 0..500 {
+        let x = space.sample(&mut rng);
+        let inside: Vec<usize> = leaves
+            .iter()
+            .zip(&regions)
+            .filter(|(_, r)| r.contains(&x))
+            .map(|(&k, _)| k)
+            .collect();
+        assert_eq!(inside, vec![tree.leaf_of(&x)]);
+    }
+    // Children take the k-means labels, so a few samples may sit outside
+    // their node's region, but nearly all are inside.
+    let (mut inside, mut total) = (0, 0);
+    for r in &regions {
+        inside += r.inside_indices(&d).len();
+        total += r.indices().len();
+    }
+    assert_eq!(total, d.len());
+    assert!(inside as f64 >= 0.9 * total as f64, "{inside}/{total}");
+    // Batch and single membership agree.
+    let xs: Vec<Vec<f64>> = (0..200).map(|_| space.sample(&mut rng)).collect();
+    for r in &regions {
+        let b = r.contains_batch(&xs);
+        assert!(xs.iter().zip(&b).all(|(x, &k)| r.contains(x) == k));
+    }
+}
+
+#[test]
+fn best_region_contains_the_optimum_area() {
+    let d = data(300, "bowl", bowl);
+    let tree = parts(20).build(&d, &Stream::root("t"));
+    let r = tree.select_with(0.0, &mut Stream::root("s"));
+    assert!(r.depth() >= 2);
+    let best_leaf_mean = tree.node(r.node()).value;
+    assert!(tree
+        .leaves()
+        .iter()
+        .all(|&k| tree.node(k).value <= best_leaf_mean));
+    assert!(r.contains(&[0.2, 0.7]));
+}
+
+#[test]
+fn ucb_formulas() {
+    let code = Ucb::SqrtParent.score(1.0, 4, 16, 0.5);
+    assert!((code - (1.0 + 2.0 * 0.5 * (2.0 * 4.0 / 4.0f64).sqrt())).abs() < 1e-12);
+    let paper = Ucb::LogParent.score(1.0, 4, 16, 0.5);
+    assert!((paper - (1.0 + (2.0 * 16f64.ln() / 4.0).sqrt())).abs() < 1e-12);
+    assert_eq!(Ucb::SqrtParent.score(1.0, 0, 16, 0.5), f64::INFINITY);
+    assert_eq!(Ucb::default(), Ucb::SqrtParent);
+    let d = data(100, "step", |x| if x[0] < 0.3 { 10.0 } else { 0.0 });
+    let tree = parts(80).build(&d, &Stream::root("t"));
+    assert_eq!(tree.ucb(0, 1.0), f64::INFINITY);
+    let [g, b] = tree.node(0).children.unwrap();
+    let (ng, nb) = (tree.node(g).n(), tree.node(b).n());
+    assert_eq!(ng + nb, 100);
+    let want = 10.0 + 2.0 * (2.0 * 10.0 / ng as f64).sqrt();
+    assert!((tree.ucb(g, 1.0) - want).abs() < 1e-12);
+    // A large Cp sends selection to the child with fewer samples.
+    let r = tree.select_with(1e6, &mut Stream::root("s"));
+    assert_eq!(r.node(), if ng < nb { g } else { b });
+}
+
+#[test]
+fn building_and_selecting_are_deterministic() {
+    let d = data(250, "bowl", bowl);
+    let p = parts(15);
+    let a = p.build(&d, &Stream::root("t"));
+    let b = p.build(&d, &Stream::root("t"));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.nodes().iter().zip(b.nodes()) {
+        assert_eq!(x.indices, y.indices);
+        assert_eq!(x.children, y.children);
+    }
+    let ra = a.select(&mut Stream::root("s"));
+    let rb = b.select(&mut Stream::root("s"));
+    assert_eq!(ra.node(), rb.node());
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let opts = RegionSampling::default();
+    let sa = ra.sample(20, &space, &d, &opts, &mut Stream::root("u"));
+    let sb = rb.sample(20, &space, &d, &opts, &mut Stream::root("u"));
+    assert_eq!(sa, sb);
+}
+
+#[test]
+fn max_nodes_caps_the_tree() {
+    let d = data(300, "bowl", bowl);
+    let mut p = parts(10);
+    p.config.max_nodes = Some(5);
+    let t = p.build(&d, &Stream::root("t"));
+    assert_eq!(t.len(), 5);
+    assert_eq!(t.height(), 2);
+    p.config.max_nodes = Some(0);
+    assert_eq!(p.config.validate(), Err(TreeConfigError::MaxNodes(0)));
+}
+
+#[test]
+fn region_sampling_stays_inside_or_falls_back() {
+    let d = data(300, "bowl", bowl);
+    let tree = parts(20).build(&d, &Stream::root("t"));
+    let r = tree.select_with(0.0, &mut Stream::root("s"));
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let mut rng = Stream::root("u");
+    for lhs in [false, true] {
+        let opts = RegionSampling {
+            lhs,
+            ..RegionSampling::default()
+        };
+        let xs = r.sample(50, &space, &d, &opts, &mut rng);
+        assert_eq!(xs.len(), 50);
+        assert!(xs.iter().all(|x| r.contains(x)));
+    }
+    // No candidates allowed: perturbed node samples, inside the box.
+    let opts = RegionSampling {
+        max_candidates: 0,
+        ..RegionSampling::default()
+    };
+    let xs = r.sample(10, &space, &d, &opts, &mut rng);
+    assert_eq!(xs.len(), 10);
+    for x in &xs {
+        assert!(space.contains(x));
+        let near = r
+            .indices()
+            .iter()
+            .map(|&i| (d.xs[i][0] - x[0]).hypot(d.xs[i][1] - x[1]))
+            .fold(f64::INFINITY, f64::min);
+        assert!(near < 0.1, "fallback point far from the node's samples");
+    }
+    // Points drawn around a sample lie in the region.
+    let xs = r.sample_around(30, &space, &d, 20, 0.01, &mut rng);
+    assert_eq!(xs.len(), 30);
+    assert!(xs.iter().all(|x| r.contains(x)));
+    // Grown candidates lie in the region.
+    let c = r.candidates_around(&space, &d, 200, 1000, &mut rng);
+    assert!(!c.is_empty() && c.len() <= 1000);
+    assert!(c.iter().all(|x| r.contains(x)));
+}
