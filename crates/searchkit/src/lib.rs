@@ -12,7 +12,9 @@
 //!   the [`run`](optimizer::run) loop with budget, trace and observers.
 //! - [`rng`] — explicit seeded streams derived from `(experiment, method, seed)`.
 //! - [`pareto`] — dominance, non-dominated sorting, exact hypervolume.
-//! - [`baselines`] — random search, regularized evolution, CMA-ES.
+//! - [`baselines`] — random search, regularized evolution, CMA-ES, GP-BO
+//!   with EI, TuRBO-1.
+//! - [`qmc`] — scrambled Sobol points.
 //! - [`nasbench`] — NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
 //!   and NAS-Bench-101 (official tfrecord loader, embedded sample).
 //! - [`stats`] — summaries over seeds, rank correlations, curves.
@@ -30,6 +32,7 @@ pub mod nasbench;
 pub mod optimizer;
 pub mod pareto;
 pub mod problem;
+pub mod qmc;
 pub mod rng;
 pub mod space;
 pub mod stats;
