@@ -6,6 +6,7 @@ mod bo;
 mod cmaes;
 mod random;
 mod rea;
+mod turbo;
 
 pub use bo::{
     incumbent_mean, propose_ei_in_region, region_sobol_samples, GpBo, GpBoConfig,
@@ -14,3 +15,4 @@ pub use bo::{
 pub use cmaes::CmaEs;
 pub use random::RandomSearch;
 pub use rea::RegularizedEvolution;
+pub use turbo::{Turbo1, TurboConfig};
