@@ -671,6 +671,17 @@ mod tests {
             .fold(f64::INFINITY, f64::min)
     }
 
+    /// TuRBO's settings with a cheaper GP fit and Thompson pool, to keep the
+    /// test fast in unoptimised builds.
+    fn light_config() -> TurboConfig {
+        let mut cfg = TurboConfig {
+            ts_pool: 200,
+            ..TurboConfig::default()
+        };
+        cfg.gp.max_iters = 20;
+        cfg
+    }
+
     #[test]
     fn ackley10_beats_random_search() {
         let p = Ackley::new(10);
@@ -680,7 +691,7 @@ mod tests {
                 .map(|seed| {
                     let p = &p;
                     s.spawn(move || {
-                        let mut t = Turbo1::new(p.space().clone(), 20, 1, TurboConfig::default());
+                        let mut t = Turbo1::new(p.space().clone(), 20, 1, light_config());
                         let mut rng = Stream::for_run("turbo-test", "turbo", seed);
                         let turbo = best_raw(&run(p, &mut t, 200, &mut rng, &mut []));
                         let mut rs = RandomSearch::new(p.space().clone(), 1);
