@@ -14,7 +14,11 @@
 //! - [`pareto`] — dominance, non-dominated sorting, exact hypervolume.
 //! - [`partition`] — the learned space-partition tree of LaNAS, LA-MCTS,
 //!   LaMOO and PlaLaM (labeller, classifier, UCB selection, regions).
-//! - [`baselines`] — random search, regularized evolution, CMA-ES.
+//! - [`baselines`] — random search, regularized evolution, CMA-ES, GP-BO
+//!   with EI, TuRBO-1.
+//! - [`qmc`] — scrambled Sobol points.
+//! - [`learn`] — k-means, support vector classifier, Gaussian process,
+//!   acquisition functions, box L-BFGS.
 //! - [`nasbench`] — NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
 //!   and NAS-Bench-101 (official tfrecord loader, embedded sample).
 //! - [`stats`] — summaries over seeds, rank correlations, curves.
@@ -33,6 +37,7 @@ pub mod optimizer;
 pub mod pareto;
 pub mod partition;
 pub mod problem;
+pub mod qmc;
 pub mod rng;
 pub mod space;
 pub mod stats;

@@ -1,10 +1,18 @@
 //! Baselines shared by several papers: random search (with or without
-//! replacement), regularized evolution (REA) and CMA-ES.
+//! replacement), regularized evolution (REA), CMA-ES, GP-BO with expected
+//! improvement (plus LA-MCTS's in-region EI sampler) and TuRBO-1.
 
+mod bo;
 mod cmaes;
 mod random;
 mod rea;
+mod turbo;
 
+pub use bo::{
+    incumbent_mean, propose_ei_in_region, region_sobol_samples, GpBo, GpBoConfig,
+    REGION_POINTS_PER_SEED,
+};
 pub use cmaes::CmaEs;
 pub use random::RandomSearch;
 pub use rea::RegularizedEvolution;
+pub use turbo::{Turbo1, TurboConfig};
