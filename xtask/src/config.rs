@@ -151,7 +151,8 @@ fn yes() -> bool {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricRef {
-    /// `curve` (mean curve value at `at`), `samples_to_reach` (evaluations
+    /// `curve` (mean curve value at `at`, or at the profile's final budget
+    /// when `at` is absent), `samples_to_reach` (evaluations
     /// until the per-run curve reaches `target`, mean over seeds), or the name
     /// of a per-run scalar the driver records (mean over seeds).
     pub metric: String,
@@ -304,12 +305,6 @@ pub fn load(path: &Path) -> Result<Loaded> {
             Claim::Unchecked { .. } => None,
         };
         if let Some(m) = mref {
-            if m.metric == "curve" && m.at.is_none() {
-                bail!(l.err(
-                    &format!("claims[{i}].at"),
-                    "metric `curve` needs `at` (an evaluation count)"
-                ));
-            }
             if m.metric == "samples_to_reach" && m.target.is_none() {
                 bail!(l.err(
                     &format!("claims[{i}].target"),

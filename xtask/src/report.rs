@@ -177,7 +177,10 @@ fn metric_value(
 
 fn describe(m: &MetricRef) -> String {
     match m.metric.as_str() {
-        "curve" => format!("at {}", m.at.unwrap_or(0)),
+        "curve" => match m.at {
+            Some(at) => format!("at {at}"),
+            None => "at the final budget".into(),
+        },
         "samples_to_reach" => format!("samples to reach {}", m.target.unwrap_or(f64::NAN)),
         s => s.to_string(),
     }

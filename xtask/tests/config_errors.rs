@@ -85,8 +85,8 @@ fn claims_must_name_known_methods_and_metrics() {
         e.contains("claims[0].method") && e.contains("valid choices: a"),
         "{e}"
     );
-    let e = err_of("t6", &format!("{m}[[claims]]\nkind = \"value\"\nsource = \"s\"\ntext = \"t\"\nmethod = \"a\"\nmetric = \"curve\"\nreported = 1.0\ntolerance = 0.1"));
-    assert!(e.contains("claims[0].at"), "{e}");
+    let e = err_of("t6", &format!("{m}[[claims]]\nkind = \"value\"\nsource = \"s\"\ntext = \"t\"\nmethod = \"a\"\nmetric = \"samples_to_reach\"\nreported = 1.0\ntolerance = 0.1"));
+    assert!(e.contains("claims[0].target"), "{e}");
     let e = err_of(
         "t7",
         &format!("{m}[[claims]]\nkind = \"guess\"\nsource = \"s\"\ntext = \"t\""),

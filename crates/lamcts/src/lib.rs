@@ -15,7 +15,8 @@
 //! - [`LaMcts`]: the ask/tell [`Optimizer`] (maximises; the run loop hands it
 //!   `-f` for minimised problems), configured by [`LaMctsConfig`];
 //! - [`RegionSampler`]: the in-region solver, with [`RandomRegion`] and
-//!   [`CmaEsRegion`] here (GP-EI and TuRBO-1 plug in the same way);
+//!   [`CmaEsRegion`], [`BoRegion`] (GP-EI) and [`TurboRegion`] (TuRBO-1), by
+//!   name through [`SamplerKind`];
 //! - the tree itself is [`searchkit::partition`], shared with LaNAS, LaMOO
 //!   and PlaLaM.
 //!
@@ -43,11 +44,13 @@
 //! ([`LaMctsConfig::ackley`], [`LaMctsConfig::levy`]). See
 //! [`searchkit::partition`] for the tree's details and differences.
 
+mod model_samplers;
 mod sampler;
 
 #[cfg(test)]
 mod tests;
 
+pub use model_samplers::{BoRegion, SamplerKind, TurboRegion};
 pub use sampler::{
     CmaEsRegion, CmaEsSettings, CmaStart, RandomRegion, RegionContext, RegionSampler,
 };

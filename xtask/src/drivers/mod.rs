@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod fewshot;
+mod lamcts;
 
 /// Per-evaluation rows written to `runs/<method>-s<seed>.csv`.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +54,11 @@ pub struct Driver {
 
 /// Every driver the workspace knows.
 pub fn all() -> Vec<Driver> {
-    vec![fewshot::rank_driver(), fewshot::search_driver()]
+    vec![
+        fewshot::rank_driver(),
+        fewshot::search_driver(),
+        lamcts::driver(),
+    ]
 }
 
 /// Check a config against its driver and prepare it.

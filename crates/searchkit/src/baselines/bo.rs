@@ -255,6 +255,9 @@ fn polish_ei(gp: &Gp, x0: &[f64], best: f64, xi: f64, scale: f64) -> (f64, Vec<f
 /// (`Classifier.py`: `sobol.draw(2000)` per centre).
 pub const REGION_POINTS_PER_SEED: usize = 2000;
 
+/// Points tested while a box grows (see [`region_sobol_samples`]).
+const PROBES: usize = 64;
+
 /// Up to `n` points of the unit cube inside `region`, grown around the
 /// in-region samples `seeds` as LA-MCTS's `propose_rand_samples_sobol`
 /// (`LA-MCTS/lamcts/Classifier.py`) does:
@@ -263,7 +266,9 @@ pub const REGION_POINTS_PER_SEED: usize = 2000;
 /// `L` centred on it (clipped to the cube), `L = 1e-4, 2e-4, ...` while `L <
 /// 1`; the box grows while all its points are in the region, and the
 /// in-region points of the first box that is not entirely inside are kept.
-/// The pool is then subsampled to `n`.
+/// The pool is then subsampled to `n`. Growth is decided on the first
+/// 64 points of the box (a probe subset); only the final box is filled with
+/// all 2,000.
 ///
 /// Differences from the reference, all at its edge cases: each seed is used
 /// once as a centre (the reference draws centres at random, with
@@ -291,21 +296,43 @@ pub fn region_sobol_samples(
         let mut l = 1e-4;
         let mut last_full: Vec<Vec<f64>> = Vec::new();
         let mut poked_out = false;
+        let scale = |l: f64| -> (Vec<f64>, Vec<f64>) {
+            let lo = c.iter().map(|v| (v - l / 2.0).clamp(0.0, 1.0)).collect();
+            let hi = c.iter().map(|v| (v + l / 2.0).clamp(0.0, 1.0)).collect();
+            (lo, hi)
+        };
+        let place = |u: &Vec<f64>, lo: &[f64], hi: &[f64]| -> Vec<f64> {
+            (0..d).map(|j| lo[j] + (hi[j] - lo[j]) * u[j]).collect()
+        };
         while l < 1.0 {
-            let lo: Vec<f64> = c.iter().map(|v| (v - l / 2.0).clamp(0.0, 1.0)).collect();
-            let hi: Vec<f64> = c.iter().map(|v| (v + l / 2.0).clamp(0.0, 1.0)).collect();
-            let inside: Vec<Vec<f64>> = base
+            let (lo, hi) = scale(l);
+            // Grow on a probe subset (the first Sobol points, which cover the
+            // box evenly); only the final box is filled with every point. The
+            // reference tests all 2,000 points at every doubling, which costs
+            // ~14x more classifier calls for nearly the same box.
+            if base
                 .iter()
-                .map(|u| (0..d).map(|j| lo[j] + (hi[j] - lo[j]) * u[j]).collect())
-                .filter(|x: &Vec<f64>| region(x))
-                .collect();
-            if inside.len() < base.len() {
-                out.extend(inside);
-                poked_out = true;
-                break;
+                .take(PROBES)
+                .all(|u| region(&place(u, &lo, &hi)))
+            {
+                l *= 2.0;
+                continue;
             }
-            last_full = inside;
-            l *= 2.0;
+            out.extend(
+                base.iter()
+                    .map(|u| place(u, &lo, &hi))
+                    .filter(|x| region(x)),
+            );
+            poked_out = true;
+            break;
+        }
+        if !poked_out {
+            let (lo, hi) = scale(l / 2.0);
+            last_full = base
+                .iter()
+                .map(|u| place(u, &lo, &hi))
+                .filter(|x| region(x))
+                .collect();
         }
         if !poked_out {
             out.extend(last_full);

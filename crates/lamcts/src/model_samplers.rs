@@ -1,0 +1,244 @@
+//! The model-based samplers of the LA-MCTS code: GP-EI (`propose_samples_bo`)
+//! and TuRBO-1 (`propose_samples_turbo`) inside the selected region.
+
+use crate::sampler::{RandomRegion, RegionContext, RegionSampler};
+use searchkit::baselines::{
+    incumbent_mean, propose_ei_in_region, region_sobol_samples, Turbo1, TurboConfig,
+};
+use searchkit::learn::{Gp, GpConfig};
+use searchkit::optimizer::{Evaluated, Optimizer};
+use searchkit::rng::Stream;
+
+fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let xs = ctx
+        .samples
+        .xs
+        .iter()
+        .map(|x| ctx.space.to_unit(x))
+        .collect();
+    let ys = ctx.samples.ys.iter().map(|y| y[0]).collect();
+    (xs, ys)
+}
+
+/// GP-EI inside the region, as the code's `propose_samples_bo`: a GP on all
+/// samples (inputs in the unit cube), candidates grown around the leaf's
+/// in-region samples, expected improvement (`xi`, 0.001) over the best GP
+/// mean among the leaf's samples, the best candidate proposed.
+///
+/// The code fits scikit-learn's isotropic `ConstantKernel * Matern(2.5)` from
+/// its default start every iteration; we default to the same isotropic kernel
+/// with one L-BFGS run of at most `gp.max_iters` steps, and standardised
+/// outputs (the code uses raw `y` with `alpha = 0.01`).
+#[derive(Clone, Debug)]
+pub struct BoRegion {
+    pub n_candidates: usize,
+    pub xi: f64,
+    pub batch: usize,
+    pub gp: GpConfig,
+}
+
+impl Default for BoRegion {
+    fn default() -> Self {
+        Self {
+            n_candidates: 10_000,
+            xi: 0.001,
+            batch: 1,
+            gp: GpConfig {
+                ard: false,
+                restarts: 0,
+                max_iters: 50,
+                ..GpConfig::default()
+            },
+        }
+    }
+}
+
+impl RegionSampler for BoRegion {
+    fn name(&self) -> String {
+        "bo".into()
+    }
+
+    fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
+        let (xs, ys) = unit_data(ctx);
+        let Ok(gp) = Gp::fit(&xs, &ys, &self.gp, &mut rng.child("gp")) else {
+            // A degenerate fit (e.g. all values equal) falls back to a random
+            // in-region point rather than stopping the run.
+            return RandomRegion::default().propose(ctx, rng);
+        };
+        let seeds: Vec<Vec<f64>> = ctx
+            .region
+            .indices()
+            .iter()
+            .map(|&i| xs[i].clone())
+            .collect();
+        let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
+        let incumbent = incumbent_mean(&gp, &seeds);
+        propose_ei_in_region(
+            &gp,
+            &inside,
+            &seeds,
+            self.n_candidates,
+            self.batch,
+            self.xi,
+            incumbent,
+            rng,
+        )
+        .into_iter()
+        .map(|u| ctx.space.from_unit(&u))
+        .collect()
+    }
+}
+
+/// TuRBO-1 inside the region, as the code's `propose_samples_turbo`: an
+/// episode starts with `n_init` (30) points drawn inside the region, which
+/// are evaluated; then a TuRBO-1 started from them proposes one point at a
+/// time until its trust region collapses, and the episode ends. Every
+/// evaluation is a sample of LA-MCTS; the tree is not rebuilt during an
+/// episode.
+#[derive(Debug)]
+pub struct TurboRegion {
+    pub n_init: usize,
+    pub config: TurboConfig,
+    state: Episode,
+}
+
+#[derive(Debug)]
+enum Episode {
+    Idle,
+    Init {
+        pending: usize,
+        done: Vec<(Vec<f64>, f64)>,
+        space: searchkit::space::BoxSpace,
+    },
+    Search(Box<Turbo1>),
+}
+
+impl Default for TurboRegion {
+    fn default() -> Self {
+        Self {
+            n_init: 30,
+            config: TurboConfig {
+                stop_on_collapse: true,
+                ..TurboConfig::default()
+            },
+            state: Episode::Idle,
+        }
+    }
+}
+
+impl RegionSampler for TurboRegion {
+    fn name(&self) -> String {
+        "turbo".into()
+    }
+
+    fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
+        if let Episode::Search(t) = &mut self.state {
+            let xs = t.ask(rng);
+            if !xs.is_empty() && !t.collapsed() {
+                return xs;
+            }
+            self.state = Episode::Idle;
+        }
+        if let Episode::Init { pending, .. } = &self.state {
+            if *pending > 0 {
+                // Budget truncation left part of the initial design unevaluated.
+                self.state = Episode::Idle;
+            }
+        }
+        let (xs, _) = unit_data(ctx);
+        let seeds: Vec<Vec<f64>> = ctx
+            .region
+            .indices()
+            .iter()
+            .map(|&i| xs[i].clone())
+            .collect();
+        let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
+        let mut init: Vec<Vec<f64>> = region_sobol_samples(&inside, &seeds, self.n_init, rng)
+            .into_iter()
+            .map(|u| ctx.space.from_unit(&u))
+            .collect();
+        if init.is_empty() {
+            init = RandomRegion::default().propose(ctx, rng);
+        }
+        self.state = Episode::Init {
+            pending: init.len(),
+            done: Vec::with_capacity(init.len()),
+            space: ctx.space.clone(),
+        };
+        init
+    }
+
+    fn observe(&mut self, xs: &[Vec<f64>], values: &[f64]) {
+        match &mut self.state {
+            Episode::Init {
+                pending,
+                done,
+                space,
+            } => {
+                done.extend(xs.iter().cloned().zip(values.iter().copied()));
+                *pending = pending.saturating_sub(xs.len());
+                if *pending == 0 {
+                    let t = Turbo1::with_initial_points(space.clone(), std::mem::take(done))
+                        .with_config(self.config.clone());
+                    self.state = Episode::Search(Box::new(t));
+                }
+            }
+            Episode::Search(t) => {
+                let told: Vec<Evaluated<Vec<f64>>> = xs
+                    .iter()
+                    .zip(values)
+                    .map(|(x, &y)| Evaluated {
+                        x: x.clone(),
+                        y: vec![y],
+                    })
+                    .collect();
+                // TuRBO's tell draws no random numbers; the stream is a placeholder.
+                t.tell(&told, &mut Stream::root("turbo-tell"));
+                if t.collapsed() {
+                    self.state = Episode::Idle;
+                }
+            }
+            Episode::Idle => {}
+        }
+    }
+
+    fn in_episode(&self) -> bool {
+        !matches!(self.state, Episode::Idle)
+    }
+}
+
+/// The samplers by name, for configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SamplerKind {
+    Random,
+    CmaEs,
+    Bo,
+    Turbo,
+}
+
+impl SamplerKind {
+    pub const CHOICES: &'static [&'static str] = &["random", "cmaes", "bo", "turbo"];
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "random" => Ok(Self::Random),
+            "cmaes" => Ok(Self::CmaEs),
+            "bo" => Ok(Self::Bo),
+            "turbo" => Ok(Self::Turbo),
+            _ => Err(format!(
+                "unknown sampler `{s}`; valid choices: {}",
+                Self::CHOICES.join(", ")
+            )),
+        }
+    }
+
+    /// A sampler with the code's defaults.
+    pub fn build(self) -> Box<dyn RegionSampler> {
+        match self {
+            Self::Random => Box::new(RandomRegion::default()),
+            Self::CmaEs => Box::new(crate::CmaEsRegion::new(crate::CmaEsSettings::default())),
+            Self::Bo => Box::new(BoRegion::default()),
+            Self::Turbo => Box::new(TurboRegion::default()),
+        }
+    }
+}
