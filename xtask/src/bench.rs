@@ -35,8 +35,55 @@ fn front(n: usize, m: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// One LA-MCTS iteration (tree rebuild + in-region proposal) with `n`
+/// samples of Ackley-20 already told.
+fn lamcts_iteration(n: usize, sampler: lamcts::SamplerKind) -> Box<dyn FnMut()> {
+    use searchkit::optimizer::{Evaluated, Optimizer};
+    use searchkit::problem::Problem;
+    let problem = searchkit::functions::Ackley::new(20);
+    let space = problem.space().clone();
+    let config = lamcts::LaMctsConfig {
+        cp: 1.0,
+        leaf_size: 10,
+        ..lamcts::LaMctsConfig::default()
+    };
+    let mut opt =
+        lamcts::LaMcts::new(space.clone(), config, sampler.build()).expect("valid config");
+    let mut rng = Stream::root("bench-lamcts");
+    let _ = opt.ask(&mut rng);
+    let told: Vec<Evaluated<Vec<f64>>> = space
+        .latin_hypercube(n, &mut rng.child("data"))
+        .into_iter()
+        .map(|x| {
+            let y = problem.oriented(&problem.evaluate(&x));
+            Evaluated { x, y }
+        })
+        .collect();
+    opt.tell(&told, &mut rng);
+    let mut k = 0u64;
+    Box::new(move || {
+        k += 1;
+        std::hint::black_box(opt.ask(&mut Stream::root("bench-lamcts").child_n("ask", k)));
+    })
+}
+
 pub fn all() -> Vec<Bench> {
     vec![
+        Bench {
+            name: "lamcts-bo-iter-200",
+            about: "one LA-MCTS-BO iteration, 200 samples of Ackley-20 (Python: 1.67 s/evaluation averaged over evaluations 1-200)",
+            run: Box::new(|| lamcts_iteration(200, lamcts::SamplerKind::Bo)),
+        },
+        Bench {
+            name: "lamcts-bo-iter-1000",
+            about: "one LA-MCTS-BO iteration, 1,000 samples of Ackley-20",
+            run: Box::new(|| lamcts_iteration(1000, lamcts::SamplerKind::Bo)),
+        },
+        Bench {
+            name: "lamcts-bo-iter-3000",
+            about: "one LA-MCTS-BO iteration, 3,000 samples of Ackley-20",
+            run: Box::new(|| lamcts_iteration(3000, lamcts::SamplerKind::Bo)),
+        },
         Bench {
             name: "hv2d-1000",
             about: "exact hypervolume, 1,000 points, 2 objectives",

@@ -5,7 +5,7 @@ use crate::sampler::{RandomRegion, RegionContext, RegionSampler};
 use searchkit::baselines::{
     incumbent_mean, propose_ei_in_region, region_sobol_samples, Turbo1, TurboConfig,
 };
-use searchkit::learn::{Gp, GpConfig};
+use searchkit::learn::{Gp, GpConfig, Hyper};
 use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::rng::Stream;
 
@@ -28,13 +28,19 @@ fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
 /// The code fits scikit-learn's isotropic `ConstantKernel * Matern(2.5)` from
 /// its default start every iteration; we default to the same isotropic kernel
 /// with one L-BFGS run of at most `gp.max_iters` steps, and standardised
-/// outputs (the code uses raw `y` with `alpha = 0.01`).
+/// outputs (the code uses raw `y` with `alpha = 0.01`). Hyperparameters are
+/// refit every `refit_every` proposals (default 5) and reused in between (the
+/// GP is still conditioned on every sample each time); the code refits every
+/// iteration. Set `refit_every = 1` for the code's behaviour.
 #[derive(Clone, Debug)]
 pub struct BoRegion {
     pub n_candidates: usize,
     pub xi: f64,
     pub batch: usize,
     pub gp: GpConfig,
+    pub refit_every: usize,
+    hyper: Option<Hyper>,
+    proposals: usize,
 }
 
 impl Default for BoRegion {
@@ -49,6 +55,9 @@ impl Default for BoRegion {
                 max_iters: 50,
                 ..GpConfig::default()
             },
+            refit_every: 5,
+            hyper: None,
+            proposals: 0,
         }
     }
 }
@@ -60,7 +69,13 @@ impl RegionSampler for BoRegion {
 
     fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
         let (xs, ys) = unit_data(ctx);
-        let Ok(gp) = Gp::fit(&xs, &ys, &self.gp, &mut rng.child("gp")) else {
+        let refit = self.hyper.is_none() || self.proposals % self.refit_every.max(1) == 0;
+        self.proposals += 1;
+        let fitted = match (&self.hyper, refit) {
+            (Some(h), false) => Gp::with_hyperparameters(&xs, &ys, h.clone()),
+            _ => Gp::fit(&xs, &ys, &self.gp, &mut rng.child("gp")),
+        };
+        let Ok(gp) = fitted else {
             // A degenerate fit (e.g. all values equal) falls back to a random
             // in-region point rather than stopping the run.
             return RandomRegion::default().propose(ctx, rng);
