@@ -26,6 +26,7 @@ fn every_experiment_ci_profile_matches_its_snapshot() {
             profile: "ci".into(),
             out: Some(out.clone()),
             progress: false,
+            budget: None,
             ..Default::default()
         };
         let outcome =
@@ -49,6 +50,7 @@ fn results_do_not_depend_on_thread_count() {
             jobs: Some(jobs),
             out: Some(out.clone()),
             progress: false,
+            budget: None,
         };
         let o = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
         summaries.push(report::markdown(&o, &report::build(&o)));
@@ -68,6 +70,7 @@ fn interrupted_run_resumes_without_redoing_finished_runs() {
         out: Some(out.clone()),
         progress: false,
         jobs: Some(1),
+        budget: None,
     };
     let first = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     assert_eq!(first.reused, 0);

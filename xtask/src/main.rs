@@ -34,6 +34,10 @@ enum Cmd {
         /// Override the profile's number of seeds.
         #[arg(long)]
         seeds: Option<u64>,
+        /// Override the profile's budget (default output then goes to
+        /// results/<id>/<profile>-budget<N>, never over the committed results).
+        #[arg(long)]
+        budget: Option<usize>,
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
@@ -109,6 +113,7 @@ fn real_main() -> Result<()> {
             id,
             profile,
             seeds,
+            budget,
             jobs,
             out,
             strict,
@@ -130,6 +135,7 @@ fn real_main() -> Result<()> {
                 let opts = runner::Options {
                     profile: profile.clone(),
                     seeds,
+                    budget,
                     jobs,
                     out,
                     progress: true,

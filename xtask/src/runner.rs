@@ -36,6 +36,8 @@ pub struct RunRecord {
 pub struct Options {
     pub profile: String,
     pub seeds: Option<u64>,
+    /// Override the profile's budget.
+    pub budget: Option<usize>,
     pub jobs: Option<usize>,
     pub out: Option<PathBuf>,
     /// Show a progress bar (hidden anyway when stderr is not a terminal).
@@ -47,6 +49,7 @@ impl Default for Options {
         Self {
             profile: "full".into(),
             seeds: None,
+            budget: None,
             jobs: None,
             out: None,
             progress: true,
