@@ -128,11 +128,16 @@ fn fingerprint(l: &Loaded, method: usize, budget: usize) -> String {
 pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome> {
     let profile = loaded.profile(&opts.profile)?.clone();
     let seeds = opts.seeds.unwrap_or(profile.seeds);
-    let budget = profile.budget;
+    let budget = opts.budget.unwrap_or(profile.budget);
+    // A budget override never writes over the profile's own results.
+    let folder = match opts.budget {
+        Some(b) if b != profile.budget => format!("{}-budget{b}", opts.profile),
+        _ => opts.profile.clone(),
+    };
     let out = opts
         .out
         .clone()
-        .unwrap_or_else(|| default_out(root, &loaded.exp.id, &opts.profile));
+        .unwrap_or_else(|| default_out(root, &loaded.exp.id, &folder));
     let runs_dir = out.join("runs");
     let prepared = drivers::prepare(&loaded)?;
 
