@@ -92,3 +92,28 @@ fn interrupted_run_resumes_without_redoing_finished_runs() {
     );
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn budget_override_runs_that_many_evaluations_and_keeps_results_apart() {
+    let root = xtask::workspace_root();
+    let loaded = config::find(&root, "fewshot-nb201-search").unwrap();
+    let out = out_dir("budget");
+    let opts = runner::Options {
+        profile: "ci".into(),
+        seeds: Some(1),
+        budget: Some(50),
+        out: Some(out.clone()),
+        progress: false,
+        jobs: Some(1),
+    };
+    let o = runner::reproduce(&root, loaded, &opts).unwrap();
+    assert!(o
+        .records
+        .iter()
+        .all(|(_, v)| v.iter().all(|r| r.curve.len() == 50)));
+    assert_eq!(
+        runner::default_out(&root, "x", "ci-budget50"),
+        root.join("results").join("x").join("ci-budget50")
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
