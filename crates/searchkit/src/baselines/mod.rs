@@ -2,9 +2,11 @@
 //! replacement), regularized evolution (REA) and CMA-ES.
 
 mod cmaes;
+mod nsga2;
 mod random;
 mod rea;
 
 pub use cmaes::CmaEs;
+pub use nsga2::Nsga2;
 pub use random::RandomSearch;
 pub use rea::RegularizedEvolution;
