@@ -14,9 +14,11 @@
 //! [`Synthetic`] names them all for configuration files.
 
 mod classic;
+mod multi;
 mod rover;
 
 pub use classic::{Ackley, Levy, LevyLamcts, Rastrigin, Rosenbrock};
+pub use multi::{BraninCurrin, Dtlz2, VehicleSafety};
 pub use rover::Rover60;
 
 use crate::problem::{Problem, Sense};

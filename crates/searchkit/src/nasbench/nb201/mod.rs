@@ -40,12 +40,14 @@
 //! tensorwatch) also charges BatchNorm, ReLU and pooling.
 
 mod cost;
+mod moo;
 mod problem;
 mod table;
 #[cfg(test)]
 mod tests;
 
 pub use cost::{flop_count, flop_count_naslib, flops, flops_naslib, param_count, params};
+pub use moo::{lamoo_cell, Cost, Nb201Moo, Nb201MooRaw};
 pub use problem::Nb201Problem;
 pub use table::{table, Record, Table};
 
