@@ -4,6 +4,7 @@
 
 mod bo;
 mod cmaes;
+mod qehvi;
 mod random;
 mod rea;
 mod turbo;
@@ -13,6 +14,7 @@ pub use bo::{
     REGION_POINTS_PER_SEED,
 };
 pub use cmaes::CmaEs;
+pub use qehvi::{propose_qehvi, Qehvi, QehviConfig};
 pub use random::RandomSearch;
 pub use rea::RegularizedEvolution;
 pub use turbo::{Turbo1, TurboConfig};
