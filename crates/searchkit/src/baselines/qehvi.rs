@@ -470,9 +470,7 @@ impl<'a> Acquisition<'a> {
             sig[j] = s2 * (kxp - dot(&wk.k, &po.b[j]));
             if grad {
                 let row = &mut dsig[j * d..(j + 1) * d];
-                for c in 0..d {
-                    row[c] = wk.dkp[c];
-                }
+                row.copy_from_slice(&wk.dkp);
                 for (i, bi) in po.b[j].iter().enumerate() {
                     let g = &wk.dk[i * d..(i + 1) * d];
                     for c in 0..d {
@@ -579,7 +577,7 @@ impl<'a> Acquisition<'a> {
                     for j in 0..p {
                         acc += gc[k * p + j] * dc[j * d + col];
                     }
-                    grad[col] = grad[col] + acc * inv_n;
+                    grad[col] += acc * inv_n;
                 }
             }
         }
@@ -721,6 +719,8 @@ fn region_candidates(
 }
 
 /// Starting points for one batch point's L-BFGS runs.
+// The region type is spelled out (LaMOO's call site); an alias would hide it.
+#[allow(clippy::type_complexity)]
 fn starting_points(
     acq: &Acquisition,
     cfg: &QehviConfig,
@@ -813,6 +813,8 @@ fn fit_models(
 
 /// Points of the unit cube for when there is nothing to model: in-region
 /// Sobol points where a region is given and has any, else plain Sobol.
+// The region type is spelled out (LaMOO's call site); an alias would hide it.
+#[allow(clippy::type_complexity)]
 fn fallback_points(
     d: usize,
     q: usize,
@@ -841,6 +843,8 @@ fn fallback_points(
 /// Observations with a non-finite value are left out. With no usable
 /// observation (or a failed GP fit) the batch is space-filling instead.
 /// Panics if `xs_unit` is empty or `ys` and `xs_unit` differ in length.
+// The region type is spelled out (LaMOO's call site); an alias would hide it.
+#[allow(clippy::type_complexity)]
 pub fn propose_qehvi(
     xs_unit: &[Vec<f64>],
     ys: &[Vec<f64>],
