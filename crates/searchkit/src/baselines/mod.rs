@@ -1,10 +1,12 @@
 //! Baselines shared by several papers: random search (with or without
 //! replacement), regularized evolution (REA), CMA-ES, GP-BO with expected
-//! improvement (plus LA-MCTS's in-region EI sampler) and TuRBO-1.
+//! improvement (plus LA-MCTS's in-region EI sampler), TuRBO-1, NSGA-II and
+//! qEHVI (with the standalone `propose_qehvi` LaMOO plugs in).
 
 mod bo;
 mod cmaes;
 mod nsga2;
+mod qehvi;
 mod random;
 mod rea;
 mod turbo;
@@ -15,6 +17,7 @@ pub use bo::{
 };
 pub use cmaes::CmaEs;
 pub use nsga2::Nsga2;
+pub use qehvi::{propose_qehvi, Qehvi, QehviConfig};
 pub use random::RandomSearch;
 pub use rea::RegularizedEvolution;
 pub use turbo::{Turbo1, TurboConfig};

@@ -8,7 +8,10 @@
 //! Points are plain `&[f64]` slices (or `Vec<Vec<f64>>` sets); all points of a
 //! set must have the same number of objectives.
 
+pub mod boxes;
 mod hypervolume;
+
+pub use boxes::BoxDecomposition;
 
 pub use hypervolume::{
     hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_contributions, hypervolume_wfg,
