@@ -23,6 +23,16 @@ fn points(n: usize, d: usize, label: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// 300 points in 20-d with a smooth response, for the GP benchmarks.
+fn gp_data() -> (Vec<Vec<f64>>, Vec<f64>) {
+    let x = points(300, 20, "bench-gp");
+    let y = x
+        .iter()
+        .map(|p| p.iter().map(|v| (6.0 * v).sin()).sum())
+        .collect();
+    (x, y)
+}
+
 /// A random non-dominated-ish front on the positive orthant of the unit sphere.
 fn front(n: usize, m: usize) -> Vec<Vec<f64>> {
     let mut s = Stream::root("bench-front");
@@ -108,11 +118,7 @@ pub fn all() -> Vec<Bench> {
             name: "gp-fit-300x20",
             about: "GP fit (Matern-5/2 ARD, default restarts), 300 points in 20-d",
             run: Box::new(|| {
-                let x = points(300, 20, "bench-gp");
-                let y: Vec<f64> = x
-                    .iter()
-                    .map(|p| p.iter().map(|v| (6.0 * v).sin()).sum())
-                    .collect();
+                let (x, y) = gp_data();
                 Box::new(move || {
                     let mut rng = Stream::root("bench-gp-fit");
                     std::hint::black_box(Gp::fit(&x, &y, &GpConfig::default(), &mut rng).unwrap());
@@ -123,11 +129,7 @@ pub fn all() -> Vec<Bench> {
             name: "gp-predict-10k",
             about: "GP posterior mean and variance at 10,000 points, 300 training points in 20-d",
             run: Box::new(|| {
-                let x = points(300, 20, "bench-gp");
-                let y: Vec<f64> = x
-                    .iter()
-                    .map(|p| p.iter().map(|v| (6.0 * v).sin()).sum())
-                    .collect();
+                let (x, y) = gp_data();
                 let gp = Gp::fit(
                     &x,
                     &y,

@@ -20,6 +20,16 @@ fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
     (xs, ys)
 }
 
+/// The selected leaf's samples, in the unit cube: the centres candidates
+/// are grown around.
+fn leaf_seeds(ctx: &RegionContext<'_>, xs_unit: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    ctx.region
+        .indices()
+        .iter()
+        .map(|&i| xs_unit[i].clone())
+        .collect()
+}
+
 /// GP-EI inside the region, as the code's `propose_samples_bo`: a GP on all
 /// samples (inputs in the unit cube), candidates grown around the leaf's
 /// in-region samples, expected improvement (`xi`, 0.001) over the best GP
@@ -80,12 +90,7 @@ impl RegionSampler for BoRegion {
             // in-region point rather than stopping the run.
             return RandomRegion::default().propose(ctx, rng);
         };
-        let seeds: Vec<Vec<f64>> = ctx
-            .region
-            .indices()
-            .iter()
-            .map(|&i| xs[i].clone())
-            .collect();
+        let seeds = leaf_seeds(ctx, &xs);
         let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
         let incumbent = incumbent_mean(&gp, &seeds);
         propose_ei_in_region(
@@ -161,12 +166,7 @@ impl RegionSampler for TurboRegion {
             }
         }
         let (xs, _) = unit_data(ctx);
-        let seeds: Vec<Vec<f64>> = ctx
-            .region
-            .indices()
-            .iter()
-            .map(|&i| xs[i].clone())
-            .collect();
+        let seeds = leaf_seeds(ctx, &xs);
         let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
         let mut init: Vec<Vec<f64>> = region_sobol_samples(&inside, &seeds, self.n_init, rng)
             .into_iter()
