@@ -604,9 +604,12 @@ fn small_qehvi() -> searchkit::baselines::QehviConfig {
 fn lamoo_qehvi_runs_and_is_deterministic() {
     let problem = TwoBowls::new(2);
     let xs = |seed: u64| -> Vec<Vec<f64>> {
-        let mut opt =
-            LaMoo::for_problem(&problem, LaMooConfig::default(), qehvi_region(small_qehvi()))
-                .unwrap();
+        let mut opt = LaMoo::for_problem(
+            &problem,
+            LaMooConfig::default(),
+            qehvi_region(small_qehvi()),
+        )
+        .unwrap();
         let mut rng = Stream::for_run("lamoo-test", "lamoo-qehvi", seed);
         let trace = run(&problem, &mut opt, 30, &mut rng, &mut []);
         assert_eq!(opt.name(), "lamoo-qehvi");
