@@ -77,8 +77,66 @@ fn lamcts_iteration(n: usize, sampler: lamcts::SamplerKind) -> Box<dyn FnMut()> 
     })
 }
 
+/// One qEHVI batch (q = 5, LaMOO's BoTorch settings) after `n` evaluations
+/// of `problem`: GP fits, box decomposition and acquisition optimisation, all
+/// included. The `n` points come from a qEHVI run with cheaper settings (32
+/// MC samples, 4 restarts from 256 raw), so the front and its boxes look like
+/// the ones a real run has at that point (a Sobol design's front is far
+/// smaller, which would flatter the timing).
+fn qehvi_batch<P>(problem: P, n: usize) -> Box<dyn FnMut()>
+where
+    P: searchkit::problem::Problem<Space = searchkit::space::BoxSpace>,
+{
+    use searchkit::baselines::{Qehvi, QehviConfig};
+    let space = problem.space().clone();
+    let reference = problem.reference_point().expect("a reference point");
+    let cheap = QehviConfig {
+        mc_samples: 32,
+        raw_samples: 256,
+        restarts: 4,
+        ..QehviConfig::default()
+    };
+    let mut opt = Qehvi::new(space.clone(), reference.clone(), cheap);
+    let trace = searchkit::optimizer::run(
+        &problem,
+        &mut opt,
+        n,
+        &mut Stream::root("bench-qehvi-data"),
+        &mut [],
+    );
+    let xs: Vec<Vec<f64>> = trace.entries.iter().map(|e| space.to_unit(&e.x)).collect();
+    let ys: Vec<Vec<f64>> = trace.entries.iter().map(|e| e.y.clone()).collect();
+    let config = QehviConfig::default();
+    Box::new(move || {
+        let mut rng = Stream::root("bench-qehvi");
+        std::hint::black_box(searchkit::baselines::propose_qehvi(
+            &xs, &ys, &reference, 5, &config, None, &mut rng,
+        ));
+    })
+}
+
 pub fn all() -> Vec<Bench> {
     vec![
+        Bench {
+            name: "qehvi-bc-50",
+            about: "one qEHVI batch (q 5, 128 MC, 20 restarts, 1,024 raw), BraninCurrin (2 obj), 50 evaluations (BoTorch 0.18: 16.9 s/batch median over 10-100; target >= 10x faster)",
+            run: Box::new(|| qehvi_batch(searchkit::functions::BraninCurrin::new(), 50)),
+        },
+        Bench {
+            name: "qehvi-bc-100",
+            about: "the same at 100 evaluations (BoTorch: 22.1 s for the last batch)",
+            run: Box::new(|| qehvi_batch(searchkit::functions::BraninCurrin::new(), 100)),
+        },
+        Bench {
+            name: "qehvi-vs-50",
+            about: "one qEHVI batch, VehicleSafety (3 obj), 50 evaluations (BoTorch: 15-56 s/batch)",
+            run: Box::new(|| qehvi_batch(searchkit::functions::VehicleSafety::new(), 50)),
+        },
+        Bench {
+            name: "qehvi-vs-100",
+            about: "the same at 100 evaluations",
+            run: Box::new(|| qehvi_batch(searchkit::functions::VehicleSafety::new(), 100)),
+        },
         Bench {
             name: "lamcts-bo-iter-200",
             about: "one LA-MCTS-BO iteration, 200 samples of Ackley-20 (Python: 1.67 s/evaluation averaged over evaluations 1-200)",

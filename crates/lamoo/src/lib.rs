@@ -20,7 +20,8 @@
 //!   [`LaMoo::for_problem`] takes the problem's;
 //! - [`MooSampler`]: the in-region solver: [`RandomRegion`], [`CmaEsRegion`],
 //!   and [`ProposerRegion`], which takes any [`BatchProposer`] of qEHVI's
-//!   shape;
+//!   shape; [`qehvi_region`] is LaMOO+qEHVI (core's
+//!   [`searchkit::baselines::propose_qehvi`], restarts inside the region);
 //! - the tree pieces: [`DominanceLabeller`], [`HypervolumeScore`],
 //!   [`Selection`]; the tree itself is [`searchkit::partition`].
 //!
@@ -85,8 +86,8 @@ pub use partition::{
     HypervolumeScore, Selection,
 };
 pub use sampler::{
-    rank_by_point_hypervolume, BatchProposer, CmaEsRegion, InRegion, MooContext, MooSampler,
-    ProposerRegion, RandomRegion,
+    qehvi_region, rank_by_point_hypervolume, BatchProposer, CmaEsRegion, InRegion, MooContext,
+    MooSampler, ProposerRegion, QehviProposer, RandomRegion,
 };
 pub use searchkit::learn::{Gamma, KernelKind};
 pub use searchkit::partition::Ucb;

@@ -6,9 +6,10 @@
 //! (`propose_rand_samples_cmaes`) and `bayesian`, qEHVI
 //! (`propose_rand_samples_bayesian`, the default). Here they are
 //! [`RandomRegion`], [`CmaEsRegion`] and [`ProposerRegion`], the last a hook
-//! that takes any [`BatchProposer`] (core's qEHVI plugs in as a closure).
+//! that takes any [`BatchProposer`]; [`QehviProposer`] is core's qEHVI in
+//! that shape, and [`qehvi_region`] the ready-made LaMOO+qEHVI sampler.
 
-use searchkit::baselines::CmaEs;
+use searchkit::baselines::{propose_qehvi, CmaEs, QehviConfig};
 use searchkit::optimizer::Optimizer;
 use searchkit::pareto::{hypervolume, pareto_front_indices};
 use searchkit::partition::{Region, Samples, Tree};
@@ -383,4 +384,44 @@ impl<P: BatchProposer> MooSampler for ProposerRegion<P> {
             })
             .collect()
     }
+}
+
+/// Core's qEHVI ([`propose_qehvi`]) as a [`BatchProposer`]: every call refits
+/// one GP per objective (standardised outputs) on all samples, builds the box
+/// decomposition of the observed front, and optimises MC qEHVI (128 QMC
+/// normal base samples, `q` points sequentially, 20 L-BFGS restarts chosen
+/// from 1,024 raw candidates; [`QehviConfig`]'s defaults).
+///
+/// With a region, only the raw candidates, and so the restarts, lie in the
+/// region (the candidates are in-region Sobol points; the restarts are drawn
+/// from them uniformly as the authors' `gen_batch_initial_conditions` does,
+/// unless [`QehviConfig::score_region_starts`]); the L-BFGS runs then move
+/// freely over the unit cube, so a proposal may leave the region. This is
+/// what the authors' code does (`botorch_lamcts/.../initializers.py`): the
+/// region only steers where the acquisition optimiser starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QehviProposer {
+    pub config: QehviConfig,
+}
+
+impl BatchProposer for QehviProposer {
+    fn propose(
+        &mut self,
+        xs_unit: &[Vec<f64>],
+        ys: &[Vec<f64>],
+        reference: &[f64],
+        q: usize,
+        region: Option<InRegion<'_>>,
+        rng: &mut Stream,
+    ) -> Vec<Vec<f64>> {
+        propose_qehvi(xs_unit, ys, reference, q, &self.config, region, rng)
+    }
+}
+
+/// LaMOO's default sampler (the code's `--sample_method bayesian`): qEHVI
+/// on all samples, its restarts drawn inside the selected region (see
+/// [`QehviProposer`]). The batch size is LaMOO's `batch`, not
+/// [`QehviConfig::q`].
+pub fn qehvi_region(config: QehviConfig) -> ProposerRegion<QehviProposer> {
+    ProposerRegion::new("qehvi", QehviProposer { config })
 }

@@ -590,3 +590,54 @@ fn a_qehvi_shaped_function_plugs_in_through_a_closure() {
     let mut opt = LaMoo::for_problem(&problem, LaMooConfig::default(), boxed).unwrap();
     assert_eq!(run(&problem, &mut opt, 20, &mut rng, &mut []).len(), 20);
 }
+
+fn small_qehvi() -> searchkit::baselines::QehviConfig {
+    searchkit::baselines::QehviConfig {
+        mc_samples: 32,
+        raw_samples: 128,
+        restarts: 4,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn lamoo_qehvi_runs_and_is_deterministic() {
+    let problem = TwoBowls::new(2);
+    let xs = |seed: u64| -> Vec<Vec<f64>> {
+        let mut opt = LaMoo::for_problem(
+            &problem,
+            LaMooConfig::default(),
+            qehvi_region(small_qehvi()),
+        )
+        .unwrap();
+        let mut rng = Stream::for_run("lamoo-test", "lamoo-qehvi", seed);
+        let trace = run(&problem, &mut opt, 30, &mut rng, &mut []);
+        assert_eq!(opt.name(), "lamoo-qehvi");
+        trace.entries.into_iter().map(|e| e.x).collect()
+    };
+    let a = xs(0);
+    assert_eq!(a.len(), 30);
+    assert_eq!(a, xs(0));
+    assert_ne!(a, xs(1));
+}
+
+#[test]
+fn lamoo_qehvi_starts_lie_in_the_region() {
+    // With no L-BFGS iterations the proposals are the restarts themselves,
+    // which the region constrains (the optimiser itself is not constrained).
+    let problem = TwoBowls::new(2);
+    let config = searchkit::baselines::QehviConfig {
+        max_iters: 0,
+        ..small_qehvi()
+    };
+    let cfg = LaMooConfig {
+        leaf_size: 8,
+        ..LaMooConfig::default()
+    };
+    let mut opt = LaMoo::for_problem(&problem, cfg, qehvi_region(config)).unwrap();
+    let mut rng = Stream::for_run("lamoo-test", "lamoo-qehvi-region", 0);
+    let trace = run(&problem, &mut opt, 35, &mut rng, &mut []);
+    let region = opt.region().unwrap();
+    assert!(region.depth() > 0, "the tree should have split");
+    assert!(trace.entries[30..].iter().all(|e| region.contains(&e.x)));
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod fewshot;
 mod lamcts;
+mod lamoo;
 
 /// Per-evaluation rows written to `runs/<method>-s<seed>.csv`.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +59,7 @@ pub fn all() -> Vec<Driver> {
         fewshot::rank_driver(),
         fewshot::search_driver(),
         lamcts::driver(),
+        lamoo::driver(),
     ]
 }
 
