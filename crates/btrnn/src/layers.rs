@@ -14,7 +14,7 @@
 //! 2, 3, 4, the core, then mode 1: about 2.4 M multiply-adds per frame and
 //! block against 59 M for the dense matrix.
 
-use crate::shapes::{bt_plan, MapKind, Modes};
+use crate::shapes::{bt_plan, tt_reverse, MapKind, Modes};
 use searchkit::rng::Stream;
 use tch::{nn, Tensor};
 
@@ -176,24 +176,38 @@ impl InputMap {
 
     fn tt_forward(&self, x: &Tensor, cores: &[Tensor]) -> Tensor {
         let d = self.modes.order();
-        // State axes: batch, input modes, then a rank axis r_0 of size 1.
+        let MapKind::TensorTrain { ranks } = &self.kind else {
+            unreachable!("tensor-train weights")
+        };
+        // The chain is contracted from the cheaper end.
+        let reverse = tt_reverse(&self.modes, ranks);
+        let (start_rank, order): (usize, Vec<usize>) = if reverse {
+            (d, (0..d).rev().collect())
+        } else {
+            (0, (0..d).collect())
+        };
+        // State axes: batch, input modes, then the open rank axis (size 1).
         let mut state = self.input_view(x).unsqueeze(-1);
         let mut axes: Vec<char> = std::iter::once(BATCH).chain((0..d).map(li)).collect();
-        axes.push(lr(0));
-        for (k, core) in cores.iter().enumerate() {
+        axes.push(lr(start_rank));
+        for k in order {
             let core_axes = [lr(k), li(k), lj(k), lr(k + 1)];
+            let (closed, open) = if reverse { (k + 1, k) } else { (k, k + 1) };
             let mut out: Vec<char> = axes
                 .iter()
                 .copied()
-                .filter(|&c| c != li(k) && c != lr(k))
+                .filter(|&c| c != li(k) && c != lr(closed))
                 .collect();
             out.push(lj(k));
-            out.push(lr(k + 1));
-            state = contract(&state, &axes, core, &core_axes, &out);
+            out.push(lr(open));
+            state = contract(&state, &axes, &cores[k], &core_axes, &out);
             axes = out;
         }
-        // Axes now: batch, J_1..J_d, r_d (= 1).
-        state.squeeze_dim(-1)
+        // Drop the last open rank axis (size 1), output modes in order.
+        let state = state.squeeze_dim(-1);
+        let from: String = axes[..axes.len() - 1].iter().collect();
+        let target: String = std::iter::once(BATCH).chain((0..d).map(lj)).collect();
+        Tensor::einsum(&format!("{from}->{target}"), &[state], None::<i64>)
     }
 
     fn bt_forward(&self, x: &Tensor, core: &Tensor, factors: &[Tensor]) -> Tensor {

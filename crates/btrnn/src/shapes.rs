@@ -156,61 +156,90 @@ pub fn ucf11_modes() -> Modes {
     Modes::new(vec![8, 20, 20, 18], vec![4, 4, 4, 4], 4).expect("valid UCF11 modes")
 }
 
-/// Which modes the BT forward pass contracts before the core (those whose
-/// factor shrinks the state, most shrinking first; at least one) and which
-/// after it (in order).
+/// Which modes the BT forward pass contracts before the core (keeping
+/// their rank axes) and which after it (summing input and rank axes), each
+/// list in contraction order: the plan with the fewest multiply-adds among
+/// every split of the modes (before: least growing first; after: most
+/// shrinking first). UCF11 at R = 4: modes 2, 3, 4 (0-based 1, 2, 3), the
+/// core, then mode 1.
 pub fn bt_plan(modes: &Modes, ranks: &[usize]) -> (Vec<usize>, Vec<usize>) {
     let out = modes.output();
     let d = modes.order();
     let growth = |k: usize| (out[k] * ranks[k]) as f64 / modes.input[k] as f64;
-    let mut order: Vec<usize> = (0..d).collect();
-    order.sort_by(|&a, &b| growth(a).total_cmp(&growth(b)).then(a.cmp(&b)));
-    let mut first: Vec<usize> = order.iter().copied().filter(|&k| growth(k) < 1.0).collect();
-    if first.is_empty() {
-        first.push(order[0]);
+    let shrink = |k: usize| (modes.input[k] * ranks[k]) as f64 / out[k] as f64;
+    let mut best: Option<(usize, Vec<usize>, Vec<usize>)> = None;
+    for mask in 0u32..(1 << d) {
+        let mut first: Vec<usize> = (0..d).filter(|k| mask >> k & 1 == 1).collect();
+        let mut rest: Vec<usize> = (0..d).filter(|k| mask >> k & 1 == 0).collect();
+        first.sort_by(|&a, &b| growth(a).total_cmp(&growth(b)).then(a.cmp(&b)));
+        rest.sort_by(|&a, &b| shrink(b).total_cmp(&shrink(a)).then(a.cmp(&b)));
+        let cost = bt_macs(modes, ranks, &first, &rest);
+        if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
+            best = Some((cost, first, rest));
+        }
     }
-    let rest: Vec<usize> = (0..d).filter(|k| !first.contains(k)).collect();
+    let (_, first, rest) = best.expect("at least one mode");
     (first, rest)
+}
+
+/// Multiply-adds per input row of the TT forward pass, contracting the
+/// chain from the first mode (or from the last, `reverse`).
+fn tt_macs(modes: &Modes, ranks: &[usize], reverse: bool) -> usize {
+    let out = modes.output();
+    let d = modes.order();
+    let mut size = modes.input_size(); // the open rank axis has size 1
+    let mut macs = 0;
+    for step in 0..d {
+        let k = if reverse { d - 1 - step } else { step };
+        let (closed, open) = if reverse {
+            (ranks[k + 1], ranks[k])
+        } else {
+            (ranks[k], ranks[k + 1])
+        };
+        let rows = size / (modes.input[k] * closed);
+        macs += rows * modes.input[k] * closed * out[k] * open;
+        size = rows * out[k] * open;
+    }
+    macs
+}
+
+/// Whether the TT forward pass is cheaper from the last mode (UCF11: yes).
+pub fn tt_reverse(modes: &Modes, ranks: &[usize]) -> bool {
+    tt_macs(modes, ranks, true) < tt_macs(modes, ranks, false)
+}
+
+/// Multiply-adds per input row and block of the BT forward pass with this plan.
+fn bt_macs(modes: &Modes, ranks: &[usize], first: &[usize], rest: &[usize]) -> usize {
+    let out = modes.output();
+    let mut size = modes.input_size();
+    let mut macs = 0;
+    for &k in first {
+        let rows = size / modes.input[k];
+        macs += rows * modes.input[k] * out[k] * ranks[k];
+        size = rows * out[k] * ranks[k];
+    }
+    let kept: usize = first.iter().map(|&k| ranks[k]).product();
+    let new: usize = rest.iter().map(|&k| ranks[k]).product();
+    let rows = size / kept;
+    macs += rows * kept * new;
+    size = rows * new;
+    for &k in rest {
+        let rows = size / (modes.input[k] * ranks[k]);
+        macs += rows * modes.input[k] * ranks[k] * out[k];
+        size = rows * out[k];
+    }
+    macs
 }
 
 /// Multiply-adds of the map's forward pass for one input row, in the order
 /// `layers::InputMap::forward` uses.
 pub fn forward_macs(modes: &Modes, kind: &MapKind) -> usize {
-    let out = modes.output();
-    let d = modes.order();
     match kind {
         MapKind::Dense => modes.dense_params(),
-        MapKind::TensorTrain { ranks } => {
-            let mut size: usize = modes.input_size(); // state elements (r_0 = 1)
-            let mut macs = 0;
-            for k in 0..d {
-                // state (.., I_k, r_{k-1}) x core (r_{k-1} I_k, J_k r_k)
-                let rows = size / (modes.input[k] * ranks[k]);
-                macs += rows * modes.input[k] * ranks[k] * out[k] * ranks[k + 1];
-                size = rows * out[k] * ranks[k + 1];
-            }
-            macs
-        }
+        MapKind::TensorTrain { ranks } => tt_macs(modes, ranks, tt_reverse(modes, ranks)),
         MapKind::BlockTerm { ranks, blocks } => {
             let (first, rest) = bt_plan(modes, ranks);
-            let mut size = modes.input_size() * blocks;
-            let mut macs = 0;
-            for &k in &first {
-                let rows = size / modes.input[k];
-                macs += rows * modes.input[k] * out[k] * ranks[k];
-                size = rows * out[k] * ranks[k];
-            }
-            let kept: usize = first.iter().map(|&k| ranks[k]).product();
-            let new: usize = rest.iter().map(|&k| ranks[k]).product();
-            let rows = size / kept;
-            macs += rows * kept * new;
-            size = rows * new;
-            for &k in &rest {
-                let rows = size / (modes.input[k] * ranks[k]);
-                macs += rows * modes.input[k] * ranks[k] * out[k];
-                size = rows * out[k];
-            }
-            macs
+            blocks * bt_macs(modes, ranks, &first, &rest)
         }
     }
 }
@@ -238,6 +267,24 @@ mod tests {
         assert_eq!(
             tt.params(&m),
             8 * 16 * 4 + 20 * 4 * 16 + 20 * 4 * 16 + 18 * 4 * 4
+        );
+    }
+
+    #[test]
+    fn bt_plan_picks_the_cheapest_order() {
+        let m = ucf11_modes();
+        assert_eq!(bt_plan(&m, &[4; 4]), (vec![1, 2, 3], vec![0]));
+        // 64 x 64 frames as 8 x 8 x 8 x 8: no factor shrinks the state, and
+        // taking the core early is far cheaper than keeping all four ranks.
+        let m = Modes::new(vec![8; 4], vec![4; 4], 4).unwrap();
+        let bt = MapKind::BlockTerm {
+            ranks: vec![4; 4],
+            blocks: 1,
+        };
+        assert!(
+            forward_macs(&m, &bt) < 1_000_000,
+            "{}",
+            forward_macs(&m, &bt)
         );
     }
 
