@@ -50,6 +50,10 @@ pub struct Profile {
     pub seeds: u64,
     /// Evaluations per run.
     pub budget: usize,
+    /// Keys of `problem` this profile overrides (e.g. a smaller data set for
+    /// `ci`); they count in the runs' fingerprints.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub problem: toml::Table,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -455,6 +459,39 @@ impl<'a> Params<'a> {
                 &key,
                 format!("unknown value `{v}`; valid choices: {}", choices.join(", ")),
             ))
+        }
+    }
+
+    /// A list of positive integers.
+    pub fn usize_list_or(&mut self, name: &str, default: &[usize]) -> Result<Vec<usize>> {
+        let key = format!("{}.{name}", self.key);
+        match self.get(name) {
+            None => Ok(default.to_vec()),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    toml::Value::Integer(i) if *i > 0 => Ok(*i as usize),
+                    v => Err(self
+                        .loaded
+                        .err(&key, format!("expected positive integers, got {v}"))),
+                })
+                .collect(),
+            Some(v) => Err(self.loaded.err(
+                &key,
+                format!("expected a list of positive integers, got {v}"),
+            )),
+        }
+    }
+
+    /// An optional free-form string (e.g. a path).
+    pub fn string_opt(&mut self, name: &str) -> Result<Option<String>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self.loaded.err(
+                &format!("{}.{name}", self.key),
+                format!("expected a string, got {v}"),
+            )),
         }
     }
 

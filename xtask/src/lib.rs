@@ -5,7 +5,10 @@
 //! - [`drivers`]: glue from a config's `driver` to a paper crate;
 //! - [`runner`]: methods x seeds in parallel, resumable, atomic files;
 //! - [`report`]: summaries, claim verdicts, figures ([`svg`]);
-//! - [`bench`]: timings of the hot paths (`cargo xtask bench`).
+//! - [`bench`]: timings of the hot paths (`cargo xtask bench`);
+//! - [`torch`]: libtorch set-up (`cargo xtask setup`), the test command
+//!   (`cargo xtask test`) and the `xtask-torch` binary for drivers that train
+//!   networks.
 
 pub mod bench;
 pub mod config;
@@ -13,6 +16,7 @@ pub mod drivers;
 pub mod report;
 pub mod runner;
 pub mod svg;
+pub mod torch;
 
 use std::path::{Path, PathBuf};
 

@@ -47,6 +47,23 @@ enum Cmd {
         /// Exit non-zero when a claim deviates.
         #[arg(long)]
         strict: bool,
+        /// Where networks train: `cpu` or `cuda` (overrides the config's
+        /// `device`; only experiments that train networks use it).
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Find or install libtorch 2.11.0 for the crates that train networks
+    /// (reused when present; `LIBTORCH` overrides).
+    Setup {
+        /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH.
+        #[arg(long)]
+        print_env: bool,
+    },
+    /// The workspace's tests: set up libtorch, then `cargo test --workspace
+    /// --locked` with it (extra arguments go to cargo test).
+    Test {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Check every config against its schema and driver without running.
     Check,
@@ -102,9 +119,37 @@ fn real_main() -> Result<()> {
                 }
             }
         }
-        Cmd::Bench { filter, reps } => xtask::bench::run(filter.as_deref(), reps)?,
+        Cmd::Bench { filter, reps } => {
+            let torch = filter
+                .as_deref()
+                .is_some_and(|f| "btrnn".contains(f) || f.contains("btrnn"));
+            if filter.is_none() || !torch {
+                xtask::bench::run(filter.as_deref(), reps)?;
+            }
+            if torch {
+                let args = vec!["bench".to_string(), "--reps".into(), reps.to_string()];
+                xtask::torch::run_torch_binary(&root, &args, false)?;
+            }
+        }
+        Cmd::Setup { print_env } => {
+            let lt = xtask::torch::ensure()?;
+            if print_env {
+                for (k, v) in lt.env() {
+                    println!("export {k}='{v}'");
+                }
+            }
+        }
+        Cmd::Test { args } => xtask::torch::test(&root, &args)?,
         Cmd::Check => {
             for l in config::discover(&root)? {
+                if drivers::needs_torch(&l) {
+                    println!(
+                        "ok  {}  ({}; schema only: its driver runs in the libtorch binary)",
+                        l.exp.id,
+                        l.path.display()
+                    );
+                    continue;
+                }
                 drivers::prepare(&l)?;
                 println!("ok  {}  ({})", l.exp.id, l.path.display());
             }
@@ -117,7 +162,13 @@ fn real_main() -> Result<()> {
             jobs,
             out,
             strict,
+            device,
         } => {
+            if let Some(d) = &device {
+                if !["cpu", "cuda"].contains(&d.as_str()) {
+                    anyhow::bail!("--device: unknown value `{d}`; valid choices: cpu, cuda");
+                }
+            }
             let targets = if id == "all" {
                 config::discover(&root)?
             } else {
@@ -132,6 +183,26 @@ fn real_main() -> Result<()> {
                         o.clone()
                     }
                 });
+                if drivers::needs_torch(&l) {
+                    // Trains networks: hand over to the libtorch binary.
+                    let mut args = vec!["reproduce".to_string(), l.exp.id.clone()];
+                    args.extend(["--profile".into(), profile.clone()]);
+                    let opt = |name: &str, v: Option<String>| {
+                        v.map(|v| vec![format!("--{name}"), v]).unwrap_or_default()
+                    };
+                    args.extend(opt("seeds", seeds.map(|s| s.to_string())));
+                    args.extend(opt("budget", budget.map(|s| s.to_string())));
+                    args.extend(opt("jobs", jobs.map(|s| s.to_string())));
+                    args.extend(opt("out", out.map(|o| o.display().to_string())));
+                    args.extend(opt("device", device.clone()));
+                    if strict {
+                        args.push("--strict".into());
+                    }
+                    let cuda = device.as_deref() == Some("cuda")
+                        || l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
+                    xtask::torch::run_torch_binary(&root, &args, cuda)?;
+                    continue;
+                }
                 let opts = runner::Options {
                     profile: profile.clone(),
                     seeds,

@@ -127,6 +127,10 @@ fn fingerprint(l: &Loaded, method: usize, budget: usize) -> String {
 /// Run (or resume) an experiment.
 pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome> {
     let profile = loaded.profile(&opts.profile)?.clone();
+    let mut loaded = loaded;
+    for (k, v) in &profile.problem {
+        loaded.exp.problem.insert(k.clone(), v.clone());
+    }
     let seeds = opts.seeds.unwrap_or(profile.seeds);
     let budget = opts.budget.unwrap_or(profile.budget);
     // A budget override never writes over the profile's own results.

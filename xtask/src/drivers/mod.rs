@@ -9,7 +9,9 @@ use anyhow::{bail, Result};
 use searchkit::rng::Stream;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
+pub mod btrnn;
 mod fewshot;
 mod lamcts;
 mod lamoo;
@@ -46,6 +48,7 @@ pub trait Prepared: Sync + Send + std::fmt::Debug {
 }
 
 /// A named driver.
+#[derive(Clone, Copy)]
 pub struct Driver {
     pub name: &'static str,
     pub about: &'static str,
@@ -53,20 +56,61 @@ pub struct Driver {
     pub prepare: fn(&Loaded) -> Result<Box<dyn Prepared>>,
 }
 
+/// Drivers that train networks with tch (libtorch). They live in the
+/// `xtask-torch` binary, which registers them ([`register`]); `cargo xtask
+/// reproduce` hands their experiments to that binary (see [`crate::torch`]).
+pub const TORCH_DRIVERS: &[&str] = &["btrnn-train"];
+
+static REGISTERED: Mutex<Vec<Driver>> = Mutex::new(Vec::new());
+
+/// Adds drivers defined outside this crate (the libtorch binary's).
+pub fn register(drivers: Vec<Driver>) {
+    let mut r = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    for d in drivers {
+        if !r.iter().any(|x| x.name == d.name) {
+            r.push(d);
+        }
+    }
+}
+
+/// Whether the experiment's driver needs libtorch and is not available in
+/// this process (so it must run in the `xtask-torch` binary).
+pub fn needs_torch(l: &Loaded) -> bool {
+    TORCH_DRIVERS.contains(&l.exp.driver.as_str()) && !all().iter().any(|d| d.name == l.exp.driver)
+}
+
 /// Every driver the workspace knows.
 pub fn all() -> Vec<Driver> {
-    vec![
+    let mut v = vec![
         fewshot::rank_driver(),
         fewshot::search_driver(),
         lamcts::driver(),
         lamoo::driver(),
-    ]
+        btrnn::params_driver(),
+    ];
+    v.extend(
+        REGISTERED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied(),
+    );
+    v
 }
 
 /// Check a config against its driver and prepare it.
 pub fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let drivers = all();
     let Some(d) = drivers.iter().find(|d| d.name == l.exp.driver) else {
+        if TORCH_DRIVERS.contains(&l.exp.driver.as_str()) {
+            bail!(l.err(
+                "driver",
+                format!(
+                    "driver `{}` trains networks with libtorch and runs in the `xtask-torch` binary: use `cargo xtask reproduce {}`, which sets it up",
+                    l.exp.driver, l.exp.id
+                )
+            ));
+        }
         let names: Vec<&str> = drivers.iter().map(|d| d.name).collect();
         bail!(l.err(
             "driver",

@@ -1,0 +1,115 @@
+//! `xtask-torch`: runs the experiments whose drivers train networks with
+//! libtorch. Normally started by `cargo xtask reproduce <id>` (which sets up
+//! libtorch and builds this binary); the same options as there.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use xtask::{config, drivers, report, runner, workspace_root};
+
+#[derive(Parser)]
+#[command(
+    name = "xtask-torch",
+    about = "Experiments that train networks (libtorch)",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run an experiment (resuming finished runs) and compare with the paper.
+    Reproduce {
+        id: String,
+        #[arg(long, default_value = "full")]
+        profile: String,
+        #[arg(long)]
+        seeds: Option<u64>,
+        #[arg(long)]
+        budget: Option<usize>,
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        strict: bool,
+        /// `cpu` or `cuda`: overrides the config's `device`.
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Check the configs of this binary's drivers.
+    Check,
+    /// Forward + backward timings of BT-LSTM against the dense LSTM.
+    Bench {
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// `cpu` or `cuda`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    xtask_torch::register();
+    let root = workspace_root();
+    match cli.cmd {
+        Cmd::Check => {
+            for l in config::discover(&root)? {
+                if xtask::drivers::TORCH_DRIVERS.contains(&l.exp.driver.as_str()) {
+                    drivers::prepare(&l)?;
+                    println!("ok  {}  ({})", l.exp.id, l.path.display());
+                }
+            }
+        }
+        Cmd::Bench { reps, device } => {
+            let device = xtask_torch::parse_device(&device).map_err(anyhow::Error::msg)?;
+            xtask_torch::bench::run(reps, device)?;
+        }
+        Cmd::Reproduce {
+            id,
+            profile,
+            seeds,
+            budget,
+            jobs,
+            out,
+            strict,
+            device,
+        } => {
+            xtask_torch::set_device_override(device);
+            let l = config::find(&root, &id)?;
+            let opts = runner::Options {
+                profile,
+                seeds,
+                budget,
+                jobs,
+                out,
+                progress: true,
+            };
+            let outcome = runner::reproduce(&root, l, &opts)?;
+            let (rep, files) = report::write(&outcome)?;
+            print!("{}", report::console(&outcome, &rep));
+            for f in files {
+                println!("  wrote {}", f.strip_prefix(&root).unwrap_or(&f).display());
+            }
+            let deviations = rep
+                .claims
+                .iter()
+                .filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. }))
+                .count();
+            if strict && deviations > 0 {
+                anyhow::bail!("{deviations} claim(s) deviate");
+            }
+        }
+    }
+    Ok(())
+}
