@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod fewshot;
 mod lamcts;
+mod tabular_nas;
 
 /// Per-evaluation rows written to `runs/<method>-s<seed>.csv`.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +39,12 @@ pub trait Prepared: Sync + Send + std::fmt::Debug {
     fn extra_figures(&self, _out: &Path) -> Result<Vec<PathBuf>> {
         Ok(vec![])
     }
+    /// Why this experiment cannot run on this machine (e.g. a user-supplied
+    /// data file is missing): then no run starts and every claim reads
+    /// "cannot be checked here" with this reason.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
     /// Whether the standard curve figure applies.
     fn has_curves(&self) -> bool {
         true
@@ -58,6 +65,7 @@ pub fn all() -> Vec<Driver> {
         fewshot::rank_driver(),
         fewshot::search_driver(),
         lamcts::driver(),
+        tabular_nas::driver(),
     ]
 }
 
