@@ -103,6 +103,9 @@ fn metric_value(
     method: &str,
     m: &MetricRef,
 ) -> std::result::Result<(f64, String), Missing> {
+    if let Some(why) = &o.unavailable {
+        return Err(Missing::Other(why.clone()));
+    }
     let recs: &[RunRecord] = &o
         .records
         .iter()
@@ -440,6 +443,9 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
         e.id, r.profile
     );
 
+    if let Some(why) = &o.unavailable {
+        let _ = writeln!(s, "**Not run here:** {why}\n");
+    }
     let _ = writeln!(s, "## Claims\n");
     if r.claims.is_empty() {
         let _ = writeln!(s, "No numeric claims in this config.\n");

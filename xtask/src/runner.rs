@@ -69,6 +69,8 @@ pub struct Outcome {
     pub records: Vec<(String, Vec<RunRecord>)>,
     pub reused: usize,
     pub prepared: Box<dyn Prepared>,
+    /// Why nothing ran (see [`Prepared::unavailable`]).
+    pub unavailable: Option<String>,
 }
 
 /// Default output folder: `results/<id>` for the full profile,
@@ -144,6 +146,7 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         .unwrap_or_else(|| default_out(root, &loaded.exp.id, &folder));
     let runs_dir = out.join("runs");
     let prepared = drivers::prepare(&loaded)?;
+    let unavailable = prepared.unavailable();
 
     let mut jobs = Vec::new();
     let mut reused = 0;
@@ -156,6 +159,7 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
                 .ok()
                 .and_then(|b| serde_json::from_slice::<RunRecord>(&b).ok());
             match old {
+                _ if unavailable.is_some() => {}
                 Some(r) if r.fingerprint == fp && r.method == m.name => {
                     reused += 1;
                     done.insert((mi, seed), r);
@@ -165,6 +169,9 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         }
     }
 
+    if let (Some(why), true) = (&unavailable, opts.progress) {
+        eprintln!("{}: not run: {why}", loaded.exp.id);
+    }
     let bar = if opts.progress && !jobs.is_empty() {
         let b = ProgressBar::new(jobs.len() as u64);
         b.set_style(
@@ -251,5 +258,6 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         records,
         reused,
         prepared,
+        unavailable,
     })
 }

@@ -15,6 +15,7 @@ pub mod btrnn;
 mod fewshot;
 mod lamcts;
 mod lamoo;
+mod tabular_nas;
 
 /// Per-evaluation rows written to `runs/<method>-s<seed>.csv`.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +41,12 @@ pub trait Prepared: Sync + Send + std::fmt::Debug {
     /// the files written.
     fn extra_figures(&self, _out: &Path) -> Result<Vec<PathBuf>> {
         Ok(vec![])
+    }
+    /// Why this experiment cannot run on this machine (e.g. a user-supplied
+    /// data file is missing): then no run starts and every claim reads
+    /// "cannot be checked here" with this reason.
+    fn unavailable(&self) -> Option<String> {
+        None
     }
     /// Whether the standard curve figure applies.
     fn has_curves(&self) -> bool {
@@ -85,6 +92,7 @@ pub fn all() -> Vec<Driver> {
         fewshot::rank_driver(),
         fewshot::search_driver(),
         lamcts::driver(),
+        tabular_nas::driver(),
         lamoo::driver(),
         btrnn::params_driver(),
     ];

@@ -2,3 +2,4 @@
 
 pub mod nb101;
 pub mod nb201;
+pub mod tabular;

@@ -1,0 +1,124 @@
+use super::*;
+use searchkit::nasbench::nb201::Metric;
+use searchkit::nasbench::tabular::{random_search, Source};
+
+fn rows(xs: &[Vec<f32>]) -> Vec<&[f32]> {
+    xs.iter().map(|x| x.as_slice()).collect()
+}
+
+#[test]
+fn least_squares_recovers_a_linear_function() {
+    let mut rng = Stream::root("ls");
+    let xs: Vec<Vec<f32>> = (0..40)
+        .map(|_| (0..5).map(|_| rng.uniform() as f32).collect())
+        .collect();
+    let w = [0.5, -1.0, 2.0, 0.0, 0.25];
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|x| {
+            0.3 + x
+                .iter()
+                .zip(&w)
+                .map(|(&a, b)| f64::from(a) * b)
+                .sum::<f64>()
+        })
+        .collect();
+    let m = LinearModel::least_squares(&rows(&xs), &ys);
+    for (a, b) in m.w.iter().zip(&w) {
+        assert!((a - b).abs() < 1e-5, "{:?}", m.w);
+    }
+    assert!((m.b - 0.3).abs() < 1e-5);
+}
+
+#[test]
+fn least_squares_interpolates_when_underdetermined() {
+    // Three one-hot samples in 30 dimensions (collinear with the intercept).
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let idx = [3usize, 400, 9000];
+    let xs: Vec<&[f32]> = idx.iter().map(|&i| tab.encoding(i)).collect();
+    let ys: Vec<f64> = idx.iter().map(|&i| tab.value(i)).collect();
+    let m = LinearModel::least_squares(&xs, &ys);
+    for (x, y) in xs.iter().zip(&ys) {
+        assert!((m.predict(x) - y).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn adam_and_least_squares_give_the_same_fit() {
+    let mut rng = Stream::root("adam");
+    let xs: Vec<Vec<f32>> = (0..60)
+        .map(|_| (0..4).map(|_| rng.uniform() as f32).collect())
+        .collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|x| 0.9 - 0.2 * f64::from(x[0]) + 0.1 * f64::from(x[2]) + 0.01 * rng.normal())
+        .collect();
+    let ls = LinearModel::least_squares(&rows(&xs), &ys);
+    let ad = LinearModel::adam(&rows(&xs), &ys, 1e-2, 20_000);
+    for (a, b) in ls.w.iter().zip(&ad.w) {
+        assert!((a - b).abs() < 1e-3, "ls {:?} adam {:?}", ls.w, ad.w);
+    }
+    assert!((ls.b - ad.b).abs() < 1e-3);
+}
+
+#[test]
+fn samples_are_routed_by_true_value_and_stats_follow() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let samples: Vec<usize> = (0..200).map(|i| i * 70).collect();
+    let cfg = LanasConfig::default();
+    let tree = Tree::train(&tab, &samples, &cfg);
+    assert_eq!(tree.n[0], 200);
+    assert_eq!(tree.n[1] + tree.n[2], 200);
+    let (_, thr) = tree.splits[0].clone().unwrap();
+    let good = samples.iter().filter(|&&s| tab.value(s) >= thr).count();
+    assert_eq!(tree.n[1], good);
+    // The good side holds the better mean.
+    assert!(tree.x_bar[1] > tree.x_bar[2]);
+    let leaves: usize = tree.n[15..].iter().sum();
+    assert_eq!(leaves, 200);
+}
+
+#[test]
+fn backpropagation_updates_the_path_to_the_root() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let samples: Vec<usize> = (0..50).map(|i| i * 300).collect();
+    let mut tree = Tree::train(&tab, &samples, &LanasConfig::default());
+    let before = tree.n.clone();
+    tree.backpropagate(0, 0.5);
+    // Leaf 0 is node 15; its ancestors 7, 3, 1, 0.
+    for i in [15, 7, 3, 1, 0] {
+        assert_eq!(tree.n[i], before[i] + 1);
+    }
+    assert_eq!(tree.n[16], before[16]);
+}
+
+#[test]
+fn lanas_finds_the_nb201_optimum_faster_than_random_search() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let (mut ours, mut rand) = (0.0, 0.0);
+    for seed in 0..4 {
+        let mut rng = Stream::for_run("t", "lanas", seed);
+        let log = search(&tab, &LanasConfig::default(), usize::MAX, &mut rng);
+        let hit = log
+            .samples_to_optimum()
+            .expect("exhausts the table at worst");
+        assert_eq!(hit, log.len());
+        let mut seen = log.sampled.clone();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), log.len(), "LaNAS never resamples");
+        ours += hit as f64;
+        let mut rng = Stream::for_run("t", "random", seed);
+        rand += random_search(&tab, usize::MAX, &mut rng).len() as f64;
+    }
+    assert!(ours < rand, "lanas {ours} random {rand}");
+}
+
+#[test]
+fn same_stream_same_run() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-valid-valid").unwrap());
+    let a = search(&tab, &LanasConfig::default(), 300, &mut Stream::root("x"));
+    let b = search(&tab, &LanasConfig::default(), 300, &mut Stream::root("x"));
+    assert_eq!(a.sampled, b.sampled);
+    assert!(matches!(tab.source, Source::Nb201));
+}

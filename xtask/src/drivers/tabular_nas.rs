@@ -1,0 +1,477 @@
+//! Driver for LaNAS and AlphaX: search a tabular NAS benchmark until its global
+//! optimum is sampled.
+
+use super::{Driver, Prepared, RunOutput};
+use crate::config::{Loaded, Params};
+use alphax::{AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
+use anyhow::{bail, Result};
+use lanas::{Fit, LanasConfig};
+use searchkit::nasbench::nb101::{self, Nb101Table};
+use searchkit::nasbench::nb201::Metric;
+use searchkit::nasbench::tabular::{
+    random_search, regularized_evolution, Nb101Index, SampleLog, Tabular,
+};
+use searchkit::rng::Stream;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub fn driver() -> Driver {
+    Driver {
+        name: "tabular-nas",
+        about: "LaNAS / AlphaX / REA / random search on NAS-Bench-201 or -101 until the optimum is sampled",
+        algorithms: &["lanas", "alphax", "rea", "random"],
+        prepare,
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Algo {
+    Lanas(LanasConfig),
+    Alphax(AlphaxConfig, Nb101Lookup),
+    Rea {
+        population: usize,
+        sample_size: usize,
+    },
+    Random,
+}
+
+#[derive(Debug, Clone)]
+enum Bench {
+    Nb201(Metric),
+    Nb101 {
+        metric: nb101::Metric,
+        max_vertices: usize,
+        max_edges: usize,
+        path: Option<PathBuf>,
+    },
+}
+
+struct Tab {
+    tab: Tabular,
+    index: Option<Nb101Index>,
+}
+
+#[derive(Debug)]
+struct Search {
+    bench: Bench,
+    methods: Vec<Algo>,
+    /// Why the experiment cannot run here (NB101 file missing).
+    missing: Option<String>,
+    table: OnceLock<std::result::Result<TabBox, String>>,
+}
+
+struct TabBox(Tab);
+
+impl std::fmt::Debug for TabBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tabular({}, {} entries)",
+            self.0.tab.name,
+            self.0.tab.len()
+        )
+    }
+}
+
+fn hidden_layers(l: &Loaded, key: &str, p: &toml::Table) -> Result<Option<Vec<usize>>> {
+    match p.get("hidden") {
+        None => Ok(None),
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                toml::Value::Integer(i) if *i > 0 => Ok(*i as usize),
+                _ => Err(l.err(
+                    &format!("{key}.hidden"),
+                    "expected an array of positive integers (layer widths)",
+                )),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        Some(_) => Err(l.err(
+            &format!("{key}.hidden"),
+            "expected an array of positive integers (layer widths)",
+        )),
+    }
+}
+
+fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
+    let mut problem = l.exp.problem.clone();
+    let path = problem.remove(nb101::CONFIG_KEY);
+    let mut p = Params::new(l, "problem", &problem);
+    let bench = match p.choice("benchmark", None, &["nb201", "nb101"])?.as_str() {
+        "nb201" => {
+            let names = [
+                "cifar10-test",
+                "cifar10-valid-valid",
+                "cifar10-valid-test",
+                "cifar100-test",
+                "ImageNet16-120-test",
+            ];
+            let m = p.choice("metric", None, &names)?;
+            if path.is_some() {
+                bail!(l.err(
+                    &format!("problem.{}", nb101::CONFIG_KEY),
+                    "only for benchmark = \"nb101\""
+                ));
+            }
+            Bench::Nb201(Metric::parse(&m).expect("checked against the choices"))
+        }
+        _ => {
+            let metric = match p
+                .choice("metric", Some("test"), &["test", "valid"])?
+                .as_str()
+            {
+                "valid" => nb101::Metric::MeanValidAcc,
+                _ => nb101::Metric::MeanTestAcc,
+            };
+            let max_vertices = p.usize_or("max_vertices", 7)?;
+            if !(2..=7).contains(&max_vertices) {
+                bail!(l.err("problem.max_vertices", "must be between 2 and 7"));
+            }
+            let max_edges = p.usize_or("max_edges", 9)?;
+            let path = match &path {
+                None => None,
+                Some(toml::Value::String(s)) => Some(PathBuf::from(s)),
+                Some(_) => bail!(l.err(
+                    &format!("problem.{}", nb101::CONFIG_KEY),
+                    "expected a path string"
+                )),
+            };
+            Bench::Nb101 {
+                metric,
+                max_vertices,
+                max_edges,
+                path,
+            }
+        }
+    };
+    p.finish()?;
+    let nb101 = matches!(bench, Bench::Nb101 { .. });
+    let mut methods = vec![];
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        let key = format!("methods[{i}].params");
+        let hidden = hidden_layers(l, &key, &m.params)?;
+        let mut params = m.params.clone();
+        params.remove("hidden");
+        let mut p = Params::new(l, key.clone(), &params);
+        let algo = match m.algorithm.as_str() {
+            "lanas" => {
+                let d = LanasConfig::default();
+                let fit = match p
+                    .choice("fit", Some("least-squares"), &["least-squares", "adam"])?
+                    .as_str()
+                {
+                    "adam" => Fit::Adam {
+                        lr: p.f64_or("adam_lr", 1e-2)?,
+                        epochs: p.usize_or("adam_epochs", 3000)?,
+                    },
+                    _ => Fit::LeastSquares,
+                };
+                let cfg = LanasConfig {
+                    height: p.usize_or("height", d.height)?,
+                    cp: p.f64_or("cp", d.cp)?,
+                    init_samples: p.usize_or("init_samples", d.init_samples)?,
+                    batch: p.usize_or("batch", d.batch)?,
+                    fit,
+                };
+                if !(1..=12).contains(&cfg.height) || cfg.batch == 0 {
+                    bail!(l.err(&key, "height must be 1..=12 and batch positive"));
+                }
+                Algo::Lanas(cfg)
+            }
+            "alphax" => {
+                let d = AlphaxConfig::default();
+                let meta = if p.bool_or("meta_dnn", false)? {
+                    let md = MetaDnn::default();
+                    Some(MetaDnn {
+                        hidden: hidden.clone().unwrap_or(md.hidden.clone()),
+                        rollouts: p.usize_or("rollouts", md.rollouts)?,
+                        retrain_every: p.usize_or("retrain_every", md.retrain_every)?,
+                        train: alphax::mlp::TrainConfig {
+                            lr: p.f64_or("lr", f64::from(md.train.lr))? as f32,
+                            batch: p.usize_or("batch", md.train.batch)?,
+                            epochs: p.usize_or("epochs", md.train.epochs)?,
+                        },
+                    })
+                } else {
+                    if hidden.is_some() {
+                        bail!(l.err(&format!("{key}.hidden"), "only used with meta_dnn = true"));
+                    }
+                    None
+                };
+                let lookup = if nb101 {
+                    match p
+                        .choice("lookup", Some("exact"), &["exact", "isomorphic"])?
+                        .as_str()
+                    {
+                        "isomorphic" => Nb101Lookup::Isomorphic,
+                        _ => Nb101Lookup::Exact,
+                    }
+                } else {
+                    Nb101Lookup::Exact
+                };
+                Algo::Alphax(
+                    AlphaxConfig {
+                        cp: p.f64_or("cp", d.cp)?,
+                        meta,
+                        ..d
+                    },
+                    lookup,
+                )
+            }
+            "rea" => {
+                let population = p.usize_or("population", 100)?;
+                let sample_size = p.usize_or("sample_size", 10)?;
+                if population == 0 || sample_size == 0 {
+                    bail!(l.err(&key, "population and sample_size must be positive"));
+                }
+                Algo::Rea {
+                    population,
+                    sample_size,
+                }
+            }
+            _ => Algo::Random,
+        };
+        if !matches!(algo, Algo::Alphax(..)) && hidden.is_some() {
+            bail!(l.err(
+                &format!("{key}.hidden"),
+                "only AlphaX's meta-DNN has layers"
+            ));
+        }
+        p.finish()?;
+        methods.push(algo);
+    }
+    // NB101 needs the user's file: without it the experiment reports every
+    // claim as "cannot be checked here" instead of failing.
+    let missing = match &bench {
+        Bench::Nb101 { path, .. } => nb101::locate(path.as_deref()).err().map(|e| e.to_string()),
+        Bench::Nb201(_) => None,
+    };
+    Ok(Box::new(Search {
+        bench,
+        methods,
+        missing,
+        table: OnceLock::new(),
+    }))
+}
+
+impl Search {
+    fn table(&self) -> Result<&Tab> {
+        let t = self.table.get_or_init(|| match &self.bench {
+            Bench::Nb201(m) => Ok(TabBox(Tab {
+                tab: Tabular::nb201(*m),
+                index: None,
+            })),
+            Bench::Nb101 {
+                metric,
+                max_vertices,
+                path,
+                ..
+            } => {
+                let file = nb101::locate(path.as_deref()).map_err(|e| e.to_string())?;
+                let table = Nb101Table::load(&file).map_err(|e| e.to_string())?;
+                let tab = Tabular::nb101(&table, *metric, *max_vertices);
+                let index = Some(Nb101Index::new(&tab));
+                Ok(TabBox(Tab { tab, index }))
+            }
+        });
+        match t {
+            Ok(t) => Ok(&t.0),
+            Err(e) => bail!("{e}"),
+        }
+    }
+}
+
+impl Prepared for Search {
+    fn unavailable(&self) -> Option<String> {
+        self.missing.clone()
+    }
+
+    fn run(&self, method: usize, _seed: u64, budget: usize, mut rng: Stream) -> Result<RunOutput> {
+        let Tab { tab, index } = self.table()?;
+        let log: SampleLog = match &self.methods[method] {
+            Algo::Lanas(cfg) => lanas::search(tab, cfg, budget, &mut rng),
+            Algo::Alphax(cfg, lookup) => match &self.bench {
+                Bench::Nb201(_) => alphax::search(&Nb201Env::new(tab), cfg, budget, &mut rng),
+                Bench::Nb101 {
+                    max_vertices,
+                    max_edges,
+                    ..
+                } => alphax::search(
+                    &Nb101Env::new(tab, *max_vertices, *max_edges, *lookup),
+                    cfg,
+                    budget,
+                    &mut rng,
+                ),
+            },
+            Algo::Rea {
+                population,
+                sample_size,
+            } => regularized_evolution(
+                tab,
+                index.as_ref(),
+                *population,
+                *sample_size,
+                budget,
+                &mut rng,
+            ),
+            Algo::Random => random_search(tab, budget, &mut rng),
+        };
+        let mut out = RunOutput {
+            // Percent, as both papers plot it.
+            curve: log.curve.iter().map(|v| 100.0 * v).collect(),
+            ..Default::default()
+        };
+        let hit = log.samples_to_optimum();
+        // A run that never sampled the optimum counts its whole budget (a
+        // lower bound), flagged by reached_optimum = 0.
+        out.scalars.insert(
+            "samples_to_optimum".into(),
+            hit.unwrap_or(log.len().max(budget.min(tab.len()))) as f64,
+        );
+        out.scalars
+            .insert("reached_optimum".into(), f64::from(u8::from(hit.is_some())));
+        let mut uniq = log.sampled.clone();
+        uniq.sort_unstable();
+        uniq.dedup();
+        out.scalars
+            .insert("unique_samples".into(), uniq.len() as f64);
+        out.scalars.insert(
+            "final_best".into(),
+            100.0 * log.curve.last().copied().unwrap_or(f64::NAN),
+        );
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{config, report, runner, workspace_root};
+    use searchkit::nasbench::nb101::fixture::{synthetic_records, write_tfrecord_fixture};
+    use searchkit::nasbench::tabular::nb101_small_space;
+    use searchkit::rng::Stream;
+
+    /// A tfrecord holding every cell of at most 5 vertices, through the
+    /// official layout (the real loader reads it).
+    fn fixture(tag: &str) -> std::path::PathBuf {
+        let cells = nb101_small_space(5);
+        let mut rng = Stream::root("nb101-fixture");
+        let mut recs = synthetic_records(cells.len(), 3, &[108], &mut rng);
+        for (k, r) in recs.iter_mut().enumerate() {
+            r.cell = cells[k / 3].clone();
+        }
+        let p =
+            std::env::temp_dir().join(format!("tabular-nas-{tag}-{}.tfrecord", std::process::id()));
+        write_tfrecord_fixture(&p, &recs).unwrap();
+        p
+    }
+
+    #[test]
+    fn nb101_experiments_run_end_to_end_on_a_fixture() {
+        let root = workspace_root();
+        for id in ["lanas-nb101", "alphax-nb101"] {
+            let mut loaded = config::find(&root, id).unwrap();
+            let file = fixture(id);
+            loaded.exp.problem.insert(
+                searchkit::nasbench::nb101::CONFIG_KEY.into(),
+                toml::Value::String(file.display().to_string()),
+            );
+            // The fixture holds cells of at most 5 vertices.
+            loaded
+                .exp
+                .problem
+                .insert("max_vertices".into(), toml::Value::Integer(5));
+            // The authors' meta-DNN is too big for a unit test.
+            for m in &mut loaded.exp.methods {
+                if m.params.get("meta_dnn").is_some() {
+                    m.params.insert(
+                        "hidden".into(),
+                        toml::Value::Array(vec![toml::Value::Integer(8)]),
+                    );
+                }
+            }
+            let out =
+                std::env::temp_dir().join(format!("tabular-nas-out-{id}-{}", std::process::id()));
+            let opts = runner::Options {
+                profile: "ci".into(),
+                budget: Some(5000),
+                out: Some(out.clone()),
+                progress: false,
+                ..Default::default()
+            };
+            let o = runner::reproduce(&root, loaded, &opts).unwrap();
+            assert!(o.unavailable.is_none());
+            for (name, recs) in &o.records {
+                assert!(!recs.is_empty());
+                for r in recs {
+                    assert!(!r.curve.is_empty(), "{id}: {name} sampled nothing");
+                    // Searches without replacement must exhaust the fixture at worst.
+                    if name == "LaNAS" || name == "random search" {
+                        assert_eq!(
+                            r.scalars["reached_optimum"], 1.0,
+                            "{id}: {name} seed {} missed the fixture's optimum",
+                            r.seed
+                        );
+                    }
+                }
+            }
+            let rep = report::build(&o);
+            assert!(rep.claims.iter().any(|c| matches!(
+                c.verdict,
+                report::Verdict::Holds { .. } | report::Verdict::Deviates { .. }
+            )));
+            let _ = std::fs::remove_dir_all(out);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+
+    #[test]
+    fn nb101_without_the_file_is_reported_not_failed() {
+        let root = workspace_root();
+        let mut loaded = config::find(&root, "lanas-nb101").unwrap();
+        loaded.exp.problem.insert(
+            searchkit::nasbench::nb101::CONFIG_KEY.into(),
+            toml::Value::String("/nonexistent/nasbench_only108.tfrecord".into()),
+        );
+        let out = std::env::temp_dir().join(format!("tabular-nas-missing-{}", std::process::id()));
+        let opts = runner::Options {
+            profile: "ci".into(),
+            out: Some(out.clone()),
+            progress: false,
+            ..Default::default()
+        };
+        let o = runner::reproduce(&root, loaded, &opts).unwrap();
+        let why = o.unavailable.clone().expect("reported as unavailable");
+        assert!(why.contains("NASBENCH101_TFRECORD"), "{why}");
+        let rep = report::build(&o);
+        for c in &rep.claims {
+            assert_eq!(c.verdict.word(), "cannot be checked here");
+        }
+        assert!(report::markdown(&o, &rep).contains("Not run here"));
+        let _ = std::fs::remove_dir_all(out);
+    }
+
+    #[test]
+    fn bad_params_name_the_key() {
+        let root = workspace_root();
+        let mut loaded = config::find(&root, "lanas-nb201-cifar10-test").unwrap();
+        loaded.exp.methods[0]
+            .params
+            .insert("heigth".into(), toml::Value::Integer(4));
+        let e = crate::drivers::prepare(&loaded).unwrap_err().to_string();
+        assert!(
+            e.contains("methods[0].params.heigth") && e.contains("height"),
+            "{e}"
+        );
+        let mut loaded = config::find(&root, "lanas-nb201-cifar10-test").unwrap();
+        loaded
+            .exp
+            .problem
+            .insert("metric".into(), toml::Value::String("cifar11-test".into()));
+        let e = crate::drivers::prepare(&loaded).unwrap_err().to_string();
+        assert!(
+            e.contains("problem.metric") && e.contains("cifar10-test"),
+            "{e}"
+        );
+    }
+}
