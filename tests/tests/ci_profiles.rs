@@ -65,9 +65,17 @@ fn results_do_not_depend_on_thread_count() {
 
 #[test]
 fn interrupted_run_resumes_without_redoing_finished_runs() {
+    // lamoo-branincurrin's curves are full-precision floats: a resumed record
+    // must read back bit-identical (serde_json's float_roundtrip).
+    for id in ["fewshot-nb201-search", "lamoo-branincurrin"] {
+        resume_case(id);
+    }
+}
+
+fn resume_case(id: &str) {
     let root = xtask::workspace_root();
-    let loaded = config::find(&root, "fewshot-nb201-search").unwrap();
-    let out = out_dir("resume");
+    let loaded = config::find(&root, id).unwrap();
+    let out = out_dir(&format!("resume-{id}"));
     let opts = runner::Options {
         profile: "ci".into(),
         seeds: Some(2),
@@ -93,6 +101,21 @@ fn interrupted_run_resumes_without_redoing_finished_runs() {
     assert_eq!(
         report::markdown(&first, &report::build(&first)),
         report::markdown(&second, &report::build(&second))
+    );
+    // Debug prints the shortest repr that round-trips, so this compares bits.
+    let bits = |o: &runner::Outcome| {
+        let v: Vec<_> = o
+            .records
+            .iter()
+            .flat_map(|(_, rs)| rs)
+            .map(|r| (&r.curve, &r.scalars))
+            .collect();
+        format!("{v:?}")
+    };
+    assert_eq!(
+        bits(&first),
+        bits(&second),
+        "{id}: resumed records differ from the fresh ones"
     );
     let _ = std::fs::remove_dir_all(out);
 }
