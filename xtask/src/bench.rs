@@ -13,6 +13,8 @@ use std::time::Instant;
 pub struct Bench {
     pub name: &'static str,
     pub about: &'static str,
+    /// Operations one call of the closure performs; times are divided by it.
+    per: usize,
     run: Box<dyn Fn() -> Box<dyn FnMut()>>,
 }
 
@@ -45,8 +47,23 @@ fn front(n: usize, m: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// One LA-MCTS iteration (tree rebuild + in-region proposal) with `n`
-/// samples of Ackley-20 already told.
+/// The Python reference for `lamcts-bo-iter-1000` was measured the same
+/// way: the authors' `LA-MCTS/lamcts` (solver 'bo', Ackley-20, Cp 1, leaf 10,
+/// rbf, gamma auto, scikit-learn 1.x, one BLAS thread) started with 1,000
+/// Latin-hypercube samples as `ninits`, then three timed `search` steps:
+/// 38.2, 17.2 and 11.4 s CPU (mean 22.3 s; 200 samples the same way: 8.6,
+/// 5.4, 2.1 s). torch was replaced by a stand-in whose `SobolEngine` wraps
+/// scipy's scrambled Sobol, and gym/imageio by empty modules (unused by
+/// Ackley). The machine ran other jobs at the time (load ~9 on 2 cores), as
+/// it did for the Rust CPU times.
+///
+/// LA-MCTS iterations a bench call runs: one BO hyperparameter refit cycle
+/// (`BoRegion::refit_every`), so the time per iteration is an honest average
+/// of refitting and reusing iterations.
+const LAMCTS_CYCLE: usize = 5;
+
+/// [`LAMCTS_CYCLE`] LA-MCTS iterations (tree rebuild + in-region proposal)
+/// with `n` samples of Ackley-20 already told.
 fn lamcts_iteration(n: usize, sampler: lamcts::SamplerKind) -> Box<dyn FnMut()> {
     use searchkit::optimizer::{Evaluated, Optimizer};
     use searchkit::problem::Problem;
@@ -72,8 +89,10 @@ fn lamcts_iteration(n: usize, sampler: lamcts::SamplerKind) -> Box<dyn FnMut()> 
     opt.tell(&told, &mut rng);
     let mut k = 0u64;
     Box::new(move || {
-        k += 1;
-        std::hint::black_box(opt.ask(&mut Stream::root("bench-lamcts").child_n("ask", k)));
+        for _ in 0..LAMCTS_CYCLE {
+            k += 1;
+            std::hint::black_box(opt.ask(&mut Stream::root("bench-lamcts").child_n("ask", k)));
+        }
     })
 }
 
@@ -139,21 +158,25 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "lamcts-bo-iter-200",
-            about: "one LA-MCTS-BO iteration, 200 samples of Ackley-20 (Python: 1.67 s/evaluation averaged over evaluations 1-200)",
+            per: LAMCTS_CYCLE,
+            about: "one LA-MCTS-BO iteration, 200 samples of Ackley-20 (authors' Python: 3.68 s/evaluation at evaluations 181-200, shared/PEER_TIMINGS.md; target <= 1/20 of it)",
             run: Box::new(|| lamcts_iteration(200, lamcts::SamplerKind::Bo)),
         },
         Bench {
             name: "lamcts-bo-iter-1000",
-            about: "one LA-MCTS-BO iteration, 1,000 samples of Ackley-20",
+            per: LAMCTS_CYCLE,
+            about: "one LA-MCTS-BO iteration, 1,000 samples of Ackley-20 (authors' Python, same setting, measured in issue 3: 22.3 s CPU/iteration; target <= 1/20 of it)",
             run: Box::new(|| lamcts_iteration(1000, lamcts::SamplerKind::Bo)),
         },
         Bench {
             name: "lamcts-bo-iter-3000",
-            about: "one LA-MCTS-BO iteration, 3,000 samples of Ackley-20",
+            per: LAMCTS_CYCLE,
+            about: "one LA-MCTS-BO iteration, 3,000 samples of Ackley-20 (authors' Python not measured at 3,000)",
             run: Box::new(|| lamcts_iteration(3000, lamcts::SamplerKind::Bo)),
         },
         Bench {
             name: "hv2d-1000",
+            per: 1,
             about: "exact hypervolume, 1,000 points, 2 objectives",
             run: Box::new(|| {
                 let f = front(1000, 2);
@@ -164,6 +187,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "hv3d-1000",
+            per: 1,
             about: "exact hypervolume, 1,000 points, 3 objectives",
             run: Box::new(|| {
                 let f = front(1000, 3);
@@ -174,6 +198,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "gp-fit-300x20",
+            per: 1,
             about: "GP fit (Matern-5/2 ARD, default restarts), 300 points in 20-d",
             run: Box::new(|| {
                 let (x, y) = gp_data();
@@ -185,6 +210,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "gp-predict-10k",
+            per: 1,
             about: "GP posterior mean and variance at 10,000 points, 300 training points in 20-d",
             run: Box::new(|| {
                 let (x, y) = gp_data();
@@ -203,6 +229,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "svm-rbf-1000x20",
+            per: 1,
             about: "SVC fit (rbf, gamma auto, C 1), 1,000 points in 20-d",
             run: Box::new(|| {
                 let x = points(1000, 20, "bench-svm");
@@ -219,6 +246,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "kmeans-3000x21",
+            per: 1,
             about: "k-means (k 2, 10 restarts), 3,000 rows of 21 values",
             run: Box::new(|| {
                 let x = points(3000, 21, "bench-km");
@@ -229,6 +257,7 @@ pub fn all() -> Vec<Bench> {
         },
         Bench {
             name: "nb201-rea-5000",
+            per: 1,
             about: "few-shot NAS: one REA run of 5,000 samples with few-shot fitness",
             run: Box::new(|| {
                 let _ = fewshot::tables();
@@ -266,27 +295,45 @@ pub fn run(filter: Option<&str>, reps: usize) -> anyhow::Result<()> {
             names.join(", ")
         );
     }
-    println!("{:18} {:>12} {:>12}  what", "benchmark", "median", "min");
+    println!(
+        "{:18} {:>12} {:>12} {:>12}  what",
+        "benchmark", "median", "min", "cpu median"
+    );
     for b in benches {
         let mut f = (b.run)();
         f(); // warm-up
-        let mut times: Vec<f64> = (0..reps.max(1))
+        let mut times: Vec<(f64, Option<f64>)> = (0..reps.max(1))
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), thread_cpu_seconds());
                 f();
-                t.elapsed().as_secs_f64()
+                let per = b.per as f64;
+                let cpu = c.zip(thread_cpu_seconds()).map(|(a, z)| (z - a) / per);
+                (t.elapsed().as_secs_f64() / per, cpu)
             })
             .collect();
-        times.sort_by(|a, b| a.total_cmp(b));
+        let mut cpus: Vec<f64> = times.iter().filter_map(|t| t.1).collect();
+        cpus.sort_by(|a, b| a.total_cmp(b));
+        times.sort_by(|a, b| a.0.total_cmp(&b.0));
         println!(
-            "{:18} {:>12} {:>12}  {}",
+            "{:18} {:>12} {:>12} {:>12}  {}",
             b.name,
-            fmt(times[times.len() / 2]),
-            fmt(times[0]),
+            fmt(times[times.len() / 2].0),
+            fmt(times[0].0),
+            cpus.get(cpus.len() / 2).map_or("-".into(), |&c| fmt(c)),
             b.about
         );
     }
     Ok(())
+}
+
+/// CPU time of this thread (Linux `/proc/thread-self/schedstat`, in ns),
+/// or `None` elsewhere. Why: the build machine is shared, so wall-clock
+/// medians include other processes' time; CPU time is what compares with a
+/// single-core Python measurement.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
 }
 
 fn fmt(s: f64) -> String {

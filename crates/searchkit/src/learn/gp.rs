@@ -1088,6 +1088,24 @@ impl Gp {
         (mean, var)
     }
 
+    /// The posterior means of [`Gp::predict_batch`] alone (bit-identical to
+    /// its means), at `O(n)` per point instead of `O(n^2)`.
+    pub fn predict_mean_batch(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        let mut row = vec![0.0; self.n];
+        xs.iter()
+            .map(|x| {
+                self.cross(x, &mut row, None);
+                self.y_mean + self.y_std * dot(&row, &self.alpha)
+            })
+            .collect()
+    }
+
+    /// An upper bound on every variance [`Gp::predict`] returns: the prior
+    /// variance of the latent `f`, in the original target units.
+    pub fn max_variance(&self) -> f64 {
+        self.y_std * self.y_std * self.hyper.outputscale
+    }
+
     /// [`Gp::predict`] for many points, reusing the factorisation: per point
     /// one kernel row and one dense triangular product with `L^-1`.
     pub fn predict_batch(&self, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
