@@ -140,21 +140,25 @@ pub fn all() -> Vec<Bench> {
             name: "qehvi-bc-50",
             about: "one qEHVI batch (q 5, 128 MC, 20 restarts, 1,024 raw), BraninCurrin (2 obj), 50 evaluations (BoTorch 0.18: 16.9 s/batch median over 10-100; target >= 10x faster)",
             run: Box::new(|| qehvi_batch(searchkit::functions::BraninCurrin::new(), 50)),
+            per: 1,
         },
         Bench {
             name: "qehvi-bc-100",
             about: "the same at 100 evaluations (BoTorch: 22.1 s for the last batch)",
             run: Box::new(|| qehvi_batch(searchkit::functions::BraninCurrin::new(), 100)),
+            per: 1,
         },
         Bench {
             name: "qehvi-vs-50",
             about: "one qEHVI batch, VehicleSafety (3 obj), 50 evaluations (BoTorch: 15-56 s/batch)",
             run: Box::new(|| qehvi_batch(searchkit::functions::VehicleSafety::new(), 50)),
+            per: 1,
         },
         Bench {
             name: "qehvi-vs-100",
             about: "the same at 100 evaluations",
             run: Box::new(|| qehvi_batch(searchkit::functions::VehicleSafety::new(), 100)),
+            per: 1,
         },
         Bench {
             name: "lamcts-bo-iter-200",
