@@ -116,6 +116,10 @@ fn id_must_match_file_and_profiles_are_required() {
 #[test]
 fn shipped_configs_all_prepare() {
     for l in config::discover(&xtask::workspace_root()).unwrap() {
+        // Drivers that train networks live in xtask-torch, which checks its own.
+        if drivers::needs_torch(&l) {
+            continue;
+        }
         drivers::prepare(&l).unwrap_or_else(|e| panic!("{e:#}"));
     }
 }
