@@ -1,14 +1,7 @@
 //! Runs every experiment's `ci` profile and snapshots its summary.
 
-use std::path::PathBuf;
+use xtask::cli::{ci_summary, fresh_test_dir};
 use xtask::{config, report, runner};
-
-fn out_dir(id: &str) -> PathBuf {
-    // Fresh folder per run: a snapshot must never come from resumed records.
-    let d = std::env::temp_dir().join(format!("spacepart-snap-{}-{id}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 #[test]
 fn every_experiment_ci_profile_matches_its_snapshot() {
@@ -20,24 +13,12 @@ fn every_experiment_ci_profile_matches_its_snapshot() {
         root.display()
     );
     for loaded in all {
-        let id = loaded.exp.id.clone();
         if xtask::drivers::needs_torch(&loaded) {
             // Trains networks with libtorch: snapshot-tested in xtask-torch/tests.
             continue;
         }
-        let out = out_dir(&id);
-        let opts = runner::Options {
-            profile: "ci".into(),
-            out: Some(out.clone()),
-            progress: false,
-            budget: None,
-            ..Default::default()
-        };
-        let outcome =
-            runner::reproduce(&root, loaded, &opts).unwrap_or_else(|e| panic!("{id}: {e:#}"));
-        let (rep, _) = report::write(&outcome).unwrap_or_else(|e| panic!("{id}: {e:#}"));
-        insta::assert_snapshot!(id.clone(), report::markdown(&outcome, &rep));
-        let _ = std::fs::remove_dir_all(out);
+        let id = loaded.exp.id.clone();
+        insta::assert_snapshot!(id, ci_summary(&root, loaded, None, None, None));
     }
 }
 
@@ -45,22 +26,9 @@ fn every_experiment_ci_profile_matches_its_snapshot() {
 fn results_do_not_depend_on_thread_count() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "fewshot-nb201-search").unwrap();
-    let mut summaries = vec![];
-    for jobs in [1, 2] {
-        let out = out_dir(&format!("threads{jobs}"));
-        let opts = runner::Options {
-            profile: "ci".into(),
-            seeds: Some(3),
-            jobs: Some(jobs),
-            out: Some(out.clone()),
-            progress: false,
-            budget: None,
-        };
-        let o = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
-        summaries.push(report::markdown(&o, &report::build(&o)));
-        let _ = std::fs::remove_dir_all(out);
-    }
-    assert_eq!(summaries[0], summaries[1]);
+    let one = ci_summary(&root, loaded.clone(), Some(3), None, Some(1));
+    let two = ci_summary(&root, loaded, Some(3), None, Some(2));
+    assert_eq!(one, two);
 }
 
 #[test]
@@ -75,7 +43,7 @@ fn interrupted_run_resumes_without_redoing_finished_runs() {
 fn resume_case(id: &str) {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, id).unwrap();
-    let out = out_dir(&format!("resume-{id}"));
+    let out = fresh_test_dir(&format!("resume-{id}"));
     let opts = runner::Options {
         profile: "ci".into(),
         seeds: Some(2),
@@ -124,7 +92,7 @@ fn resume_case(id: &str) {
 fn budget_override_runs_that_many_evaluations_and_keeps_results_apart() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "fewshot-nb201-search").unwrap();
-    let out = out_dir("budget");
+    let out = fresh_test_dir("budget");
     let opts = runner::Options {
         profile: "ci".into(),
         seeds: Some(1),

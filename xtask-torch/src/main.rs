@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
-use xtask::{config, drivers, report, runner, workspace_root};
+use xtask::cli::{self, ReproduceArgs};
+use xtask::{config, drivers, workspace_root};
 
 #[derive(Parser)]
 #[command(
@@ -21,24 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run an experiment (resuming finished runs) and compare with the paper.
-    Reproduce {
-        id: String,
-        #[arg(long, default_value = "full")]
-        profile: String,
-        #[arg(long)]
-        seeds: Option<u64>,
-        #[arg(long)]
-        budget: Option<usize>,
-        #[arg(long)]
-        jobs: Option<usize>,
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long)]
-        strict: bool,
-        /// `cpu` or `cuda`: overrides the config's `device`.
-        #[arg(long)]
-        device: Option<String>,
-    },
+    Reproduce(ReproduceArgs),
     /// Check the configs of this binary's drivers.
     Check,
     /// Forward + backward timings of BT-LSTM against the dense LSTM.
@@ -75,38 +58,13 @@ fn real_main() -> Result<()> {
             let device = xtask_torch::parse_device(&device).map_err(anyhow::Error::msg)?;
             xtask_torch::bench::run(reps, device)?;
         }
-        Cmd::Reproduce {
-            id,
-            profile,
-            seeds,
-            budget,
-            jobs,
-            out,
-            strict,
-            device,
-        } => {
-            xtask_torch::set_device_override(device);
-            let l = config::find(&root, &id)?;
-            let opts = runner::Options {
-                profile,
-                seeds,
-                budget,
-                jobs,
-                out,
-                progress: true,
-            };
-            let outcome = runner::reproduce(&root, l, &opts)?;
-            let (rep, files) = report::write(&outcome)?;
-            print!("{}", report::console(&outcome, &rep));
-            for f in files {
-                println!("  wrote {}", f.strip_prefix(&root).unwrap_or(&f).display());
-            }
-            let deviations = rep
-                .claims
-                .iter()
-                .filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. }))
-                .count();
-            if strict && deviations > 0 {
+        Cmd::Reproduce(args) => {
+            args.validate()?;
+            xtask_torch::set_device_override(args.device.clone());
+            let l = config::find(&root, &args.id)?;
+            let out = args.out.clone();
+            let deviations = cli::reproduce_and_report(&root, l, &args, out)?;
+            if args.strict && deviations > 0 {
                 anyhow::bail!("{deviations} claim(s) deviate");
             }
         }

@@ -1,6 +1,8 @@
 //! The workspace's orchestrator, as a library (the `xtask` binary and the
 //! snapshot tests both call it).
 //!
+//! - [`cli`]: the `reproduce` options and steps both binaries share, and
+//!   the `ci` summaries the snapshot tests compare;
 //! - [`config`]: the experiment schema and its checks;
 //! - [`drivers`]: glue from a config's `driver` to a paper crate;
 //! - [`runner`]: methods x seeds in parallel, resumable, atomic files;
@@ -11,6 +13,7 @@
 //!   networks.
 
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod drivers;
 pub mod report;

@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
-use xtask::{config, drivers, report, runner, workspace_root};
+use xtask::cli::{self, ReproduceArgs};
+use xtask::{config, drivers, workspace_root};
 
 #[derive(Parser)]
 #[command(
@@ -25,33 +25,7 @@ enum Cmd {
         drivers: bool,
     },
     /// Run an experiment (resuming finished runs) and compare with the paper.
-    Reproduce {
-        /// Experiment id (see `cargo xtask list`); `all` runs every one.
-        id: String,
-        /// Budget and seeds: `full` (the paper's) or `ci` (minutes at most).
-        #[arg(long, default_value = "full")]
-        profile: String,
-        /// Override the profile's number of seeds.
-        #[arg(long)]
-        seeds: Option<u64>,
-        /// Override the profile's budget (default output then goes to
-        /// results/<id>/<profile>-budget<N>, never over the committed results).
-        #[arg(long)]
-        budget: Option<usize>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Output folder (default results/<id>, or results/<id>/<profile>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Exit non-zero when a claim deviates.
-        #[arg(long)]
-        strict: bool,
-        /// Where networks train: `cpu` or `cuda` (overrides the config's
-        /// `device`; only experiments that train networks use it).
-        #[arg(long)]
-        device: Option<String>,
-    },
+    Reproduce(ReproduceArgs),
     /// Find or install libtorch 2.11.0 for the crates that train networks
     /// (reused when present; `LIBTORCH` overrides).
     Setup {
@@ -154,29 +128,17 @@ fn real_main() -> Result<()> {
                 println!("ok  {}  ({})", l.exp.id, l.path.display());
             }
         }
-        Cmd::Reproduce {
-            id,
-            profile,
-            seeds,
-            budget,
-            jobs,
-            out,
-            strict,
-            device,
-        } => {
-            if let Some(d) = &device {
-                if !["cpu", "cuda"].contains(&d.as_str()) {
-                    anyhow::bail!("--device: unknown value `{d}`; valid choices: cpu, cuda");
-                }
-            }
+        Cmd::Reproduce(args) => {
+            args.validate()?;
+            let id = &args.id;
             let targets = if id == "all" {
                 config::discover(&root)?
             } else {
-                vec![config::find(&root, &id)?]
+                vec![config::find(&root, id)?]
             };
             let mut deviations = 0;
             for l in targets {
-                let out = out.as_ref().map(|o| {
+                let out = args.out.as_ref().map(|o| {
                     if id == "all" {
                         o.join(&l.exp.id)
                     } else {
@@ -185,45 +147,15 @@ fn real_main() -> Result<()> {
                 });
                 if drivers::needs_torch(&l) {
                     // Trains networks: hand over to the libtorch binary.
-                    let mut args = vec!["reproduce".to_string(), l.exp.id.clone()];
-                    args.extend(["--profile".into(), profile.clone()]);
-                    let opt = |name: &str, v: Option<String>| {
-                        v.map(|v| vec![format!("--{name}"), v]).unwrap_or_default()
-                    };
-                    args.extend(opt("seeds", seeds.map(|s| s.to_string())));
-                    args.extend(opt("budget", budget.map(|s| s.to_string())));
-                    args.extend(opt("jobs", jobs.map(|s| s.to_string())));
-                    args.extend(opt("out", out.map(|o| o.display().to_string())));
-                    args.extend(opt("device", device.clone()));
-                    if strict {
-                        args.push("--strict".into());
-                    }
-                    let cuda = device.as_deref() == Some("cuda")
+                    let fwd = args.forward(&l.exp.id, out.as_deref());
+                    let cuda = args.device.as_deref() == Some("cuda")
                         || l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
-                    xtask::torch::run_torch_binary(&root, &args, cuda)?;
+                    xtask::torch::run_torch_binary(&root, &fwd, cuda)?;
                     continue;
                 }
-                let opts = runner::Options {
-                    profile: profile.clone(),
-                    seeds,
-                    budget,
-                    jobs,
-                    out,
-                    progress: true,
-                };
-                let outcome = runner::reproduce(&root, l, &opts)?;
-                let (rep, files) = report::write(&outcome)?;
-                print!("{}", report::console(&outcome, &rep));
-                for f in files {
-                    println!("  wrote {}", f.strip_prefix(&root).unwrap_or(&f).display());
-                }
-                deviations += rep
-                    .claims
-                    .iter()
-                    .filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. }))
-                    .count();
+                deviations += cli::reproduce_and_report(&root, l, &args, out)?;
             }
-            if strict && deviations > 0 {
+            if args.strict && deviations > 0 {
                 anyhow::bail!("{deviations} claim(s) deviate");
             }
         }

@@ -96,6 +96,41 @@ fn tensor_train_forward_equals_its_dense_matrix() {
     );
 }
 
+/// `matched_init_std` gives the represented matrix the dense matrix's entry
+/// spread (checked on the full 4,096 x 1,024 matrix of the clip task).
+#[test]
+fn matched_init_gives_the_dense_entry_spread() {
+    let m = Modes::new(vec![8; 4], vec![4; 4], 4).unwrap();
+    let std_of = |kind: MapKind, s: f64| {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let map = InputMap::new(&vs.root(), m.clone(), kind, s, &Stream::root("m")).unwrap();
+        f64::try_from(map.dense_weight().std(true)).unwrap()
+    };
+    let dense = std_of(MapKind::Dense, 0.1);
+    for kind in [
+        MapKind::BlockTerm {
+            ranks: vec![4; 4],
+            blocks: 2,
+        },
+        MapKind::BlockTerm {
+            ranks: vec![2; 4],
+            blocks: 2,
+        },
+        MapKind::TensorTrain {
+            ranks: vec![1, 4, 4, 4, 1],
+        },
+    ] {
+        let s = kind.matched_init_std(0.1);
+        let got = std_of(kind.clone(), s);
+        // A few shared factors make the spread itself random: within 2x
+        // (the authors' scales are ~1e-5 of it).
+        assert!(
+            (0.5..2.0).contains(&(got / dense)),
+            "{kind}: std {got} vs dense {dense} (scale {s})"
+        );
+    }
+}
+
 #[test]
 fn ucf11_maps_have_the_counted_parameters_and_cheap_forward() {
     let m = ucf11_modes();

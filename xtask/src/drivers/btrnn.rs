@@ -59,8 +59,17 @@ pub fn parse_model(p: &mut Params, algorithm: &str, modes: &Modes) -> Result<(Ma
             )
         }
     };
-    let std = p.f64_or("init_std", std)?;
     kind.validate(modes).map_err(|e| p.loaded.err(&p.key, e))?;
+    // `init`: the authors' per-model scales, or scales matched to the dense
+    // LSTM's (0.1) through the represented matrix (our variant).
+    let std = match p
+        .choice("init", Some("authors"), &["authors", "matched"])?
+        .as_str()
+    {
+        "matched" => kind.matched_init_std(0.1),
+        _ => std,
+    };
+    let std = p.f64_or("init_std", std)?;
     Ok((kind, std))
 }
 

@@ -101,6 +101,8 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     n_init: p.usize_or("n_init", d.n_init)?,
                     n_candidates: p.usize_or("n_candidates", d.n_candidates)?,
                     xi: p.f64_or("xi", d.xi)?,
+                    refit_every: p.usize_or("refit_every", d.refit_every)?.max(1),
+                    warm_iters: p.usize_or("warm_iters", d.warm_iters)?,
                     ..d
                 })
             }
