@@ -132,8 +132,9 @@ impl MapKind {
     ///
     /// Why: the authors' scales (TT `0.08 (5 - r)`, BT `0.05 (5 - R)`) make
     /// the represented matrix orders of magnitude smaller than the dense
-    /// LSTM's (BT R = 4, N = 2: entries of std ~1e-6 against 0.09), so the
-    /// tensorised models start with almost no signal from the input. This
+    /// LSTM's (entries of std ~4e-6 for BT R = 4, N = 2 and ~2e-4 for TT
+    /// ranks 4, against 0.09), so the tensorised models start with almost
+    /// no signal from the input. This
     /// is the variance-matched alternative the `init = "matched"` option of
     /// the `btrnn-train` driver uses. An entry of the matrix is a sum of
     /// `t` products of `f` independent zero-mean entries (TT: `f = d`,

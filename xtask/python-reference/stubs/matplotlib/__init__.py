@@ -1,0 +1,1 @@
+# empty stand-in (plotting unused for Ackley-20)

@@ -1,0 +1,1 @@
+axes3d = None; Axes3D = None
