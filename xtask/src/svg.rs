@@ -222,7 +222,17 @@ fn finite_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 
 /// A line chart: one line per series, shaded bands, paper markers, legend.
 pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
-    let (width, height) = (760.0, 480.0);
+    // The canvas widens so the longest legend entry (right of the frame,
+    // from x = 588, ~6.8 px per character at 12 px) is not cut off.
+    let longest = series
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let (width, height) = (
+        (588.0 + 6.8 * longest as f64 + 12.0).max(760.0).ceil(),
+        480.0,
+    );
     let (x0, x1) = finite_range(
         series
             .iter()

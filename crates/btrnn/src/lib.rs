@@ -14,6 +14,12 @@
 //! recognition: higher accuracy and faster convergence with far fewer
 //! parameters.
 //!
+//! Speed (`cargo xtask bench btrnn`: forward + backward of the LSTM layer
+//! and classifier at the UCF11 shapes, batch 16 x 6 frames, CPU, one
+//! thread; median of 5): dense LSTM 350-368 ms, TT-LSTM (ranks 4) 39-42 ms,
+//! BT-LSTM R = 4, N = 2 168 ms (2.2x faster than the dense layer), R = 1,
+//! N = 1 22 ms.
+//!
 //! Entry points:
 //! - [`shapes`] (always built): [`Modes`] (tensorised input / hidden shapes),
 //!   [`MapKind`] (dense, tensor train, block term) with exact parameter
