@@ -5,7 +5,7 @@ use crate::sampler::{RandomRegion, RegionContext, RegionSampler};
 use searchkit::baselines::{
     incumbent_mean, propose_ei_in_region, region_sobol_samples, Turbo1, TurboConfig,
 };
-use searchkit::learn::{Gp, GpConfig, Hyper};
+use searchkit::learn::{GpConfig, RefitSchedule};
 use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::rng::Stream;
 
@@ -43,7 +43,8 @@ fn leaf_seeds(ctx: &RegionContext<'_>, xs_unit: &[Vec<f64>]) -> Vec<Vec<f64>> {
 /// GP is still conditioned on every sample each time); the code refits every
 /// iteration. A refit starts from the last fit's hyperparameters with at most
 /// `warm_iters` L-BFGS steps (the code starts from scikit-learn's default
-/// each time). Set `refit_every = 1, warm_iters = 0` for the code's
+/// each time; core's `RefitSchedule`, shared with the BO baseline). Set
+/// `refit_every = 1, warm_iters = 0` for the code's
 /// behaviour.
 #[derive(Clone, Debug)]
 pub struct BoRegion {
@@ -55,8 +56,7 @@ pub struct BoRegion {
     /// L-BFGS iterations of a refit warm-started from the last fit (default
     /// 20); 0 refits from the default start each time, as the code does.
     pub warm_iters: usize,
-    hyper: Option<Hyper>,
-    proposals: usize,
+    refit: RefitSchedule,
 }
 
 impl Default for BoRegion {
@@ -73,8 +73,7 @@ impl Default for BoRegion {
             },
             refit_every: 5,
             warm_iters: 20,
-            hyper: None,
-            proposals: 0,
+            refit: RefitSchedule::default(),
         }
     }
 }
@@ -86,25 +85,14 @@ impl RegionSampler for BoRegion {
 
     fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
         let (xs, ys) = unit_data(ctx);
-        let refit = self.hyper.is_none() || self.proposals % self.refit_every.max(1) == 0;
-        self.proposals += 1;
-        let fitted = match (&self.hyper, refit) {
-            (Some(h), false) => Gp::with_hyperparameters(&xs, &ys, h.clone()),
-            // A refit starts from the last hyperparameters (one short L-BFGS
-            // run): the data grew by a few points, so the optimum moved little.
-            (Some(h), true) if self.warm_iters > 0 => Gp::fit(
-                &xs,
-                &ys,
-                &self.gp.warm(h.clone(), self.warm_iters),
-                &mut rng.child("gp"),
-            ),
-            _ => Gp::fit(&xs, &ys, &self.gp, &mut rng.child("gp")),
-        };
-        if let Ok(gp) = &fitted {
-            if refit {
-                self.hyper = Some(gp.hyper().clone());
-            }
-        }
+        let fitted = self.refit.fit(
+            &xs,
+            &ys,
+            &self.gp,
+            self.refit_every,
+            self.warm_iters,
+            &mut rng.child("gp"),
+        );
         let Ok(gp) = fitted else {
             // A degenerate fit (e.g. all values equal) falls back to a random
             // in-region point rather than stopping the run.

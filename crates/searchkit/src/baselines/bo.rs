@@ -48,7 +48,7 @@
 //! candidates. The pooled candidates are subsampled to `n_candidates`.
 
 use crate::learn::acquisition::{expected_improvement, expected_improvement_with_grad};
-use crate::learn::gp::{Gp, GpConfig, Hyper};
+use crate::learn::gp::{Gp, GpConfig, RefitSchedule};
 use crate::learn::lbfgs::{minimize_box, LbfgsOptions};
 use crate::optimizer::{Evaluated, Optimizer};
 use crate::qmc;
@@ -103,10 +103,8 @@ pub struct GpBo {
     xs: Vec<Vec<f64>>,
     ys: Vec<f64>,
     init_done: bool,
-    /// The last fitted hyperparameters and the number of model asks so far
-    /// (for `refit_every` / `warm_iters`).
-    hyper: Option<Hyper>,
-    model_asks: usize,
+    /// Hyperparameters kept between asks (`refit_every` / `warm_iters`).
+    refit: RefitSchedule,
 }
 
 impl GpBo {
@@ -123,8 +121,7 @@ impl GpBo {
             xs: Vec::new(),
             ys: Vec::new(),
             init_done: false,
-            hyper: None,
-            model_asks: 0,
+            refit: RefitSchedule::default(),
         }
     }
 
@@ -136,25 +133,6 @@ impl GpBo {
     /// Number of evaluations told so far.
     pub fn n_observed(&self) -> usize {
         self.ys.len()
-    }
-
-    /// The GP of this ask: hyperparameters refit (from the default start or
-    /// warm) on every `refit_every`-th model ask, else the last ones reused.
-    fn fit_gp(&mut self, x: &[Vec<f64>], y: &[f64], rng: &mut Stream) -> Option<Gp> {
-        let refit = self.hyper.is_none() || self.model_asks % self.cfg.refit_every.max(1) == 0;
-        self.model_asks += 1;
-        let fitted = match (&self.hyper, refit) {
-            (Some(h), false) => Gp::with_hyperparameters(x, y, h.clone()),
-            (Some(h), true) if self.cfg.warm_iters > 0 => {
-                Gp::fit(x, y, &self.cfg.gp.warm(h.clone(), self.cfg.warm_iters), rng)
-            }
-            _ => Gp::fit(x, y, &self.cfg.gp, rng),
-        };
-        let gp = fitted.ok()?;
-        if refit {
-            self.hyper = Some(gp.hyper().clone());
-        }
-        Some(gp)
     }
 
     /// The next batch in unit-cube coordinates.
@@ -177,7 +155,10 @@ impl GpBo {
         let gp = if x.is_empty() {
             None
         } else {
-            self.fit_gp(&x, &y, rng)
+            let c = &self.cfg;
+            self.refit
+                .fit(&x, &y, &c.gp, c.refit_every, c.warm_iters, rng)
+                .ok()
         };
         let cands = qmc::sobol_from(rng, self.cfg.n_candidates.max(batch), d);
         let Some(gp) = gp else {
@@ -591,8 +572,8 @@ mod tests {
         let mut rng = Stream::for_run("bo-test", "branin-warm", 0);
         let regret = branin_regret_after_40(&p, &mut bo, &mut rng);
         assert!(regret < 0.05, "regret {regret}");
-        assert!(bo.hyper.is_some());
-        assert_eq!(bo.model_asks, 40 - bo.cfg.n_init);
+        assert!(bo.refit.hyper().is_some());
+        assert_eq!(bo.refit.calls(), 40 - bo.cfg.n_init);
     }
 
     #[test]

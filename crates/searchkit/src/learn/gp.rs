@@ -835,6 +835,58 @@ fn warm_theta(h: &Hyper, layout: &Layout) -> Result<Vec<f64>, GpError> {
     Ok(t)
 }
 
+/// Hyperparameters carried across fits on slowly growing data (BO loops):
+/// a full fit on every `refit_every`-th call, the last hyperparameters
+/// reused in between (the GP is still conditioned on all the data). With
+/// `warm_iters > 0` a refit starts from the last fit with one L-BFGS run of
+/// at most that many steps ([`GpConfig::warm`]) instead of `cfg`'s default
+/// start and restarts. `refit_every = 1, warm_iters = 0` fits from scratch
+/// every call. Shared by the BO baseline and LA-MCTS's in-region BO.
+#[derive(Clone, Debug, Default)]
+pub struct RefitSchedule {
+    hyper: Option<Hyper>,
+    calls: usize,
+}
+
+impl RefitSchedule {
+    /// The GP for this call (see the type's docs); a failed refit keeps the
+    /// previous hyperparameters.
+    pub fn fit(
+        &mut self,
+        x: &[Vec<f64>],
+        y: &[f64],
+        cfg: &GpConfig,
+        refit_every: usize,
+        warm_iters: usize,
+        rng: &mut Stream,
+    ) -> Result<Gp, GpError> {
+        let refit = self.hyper.is_none() || self.calls % refit_every.max(1) == 0;
+        self.calls += 1;
+        let fitted = match (&self.hyper, refit) {
+            (Some(h), false) => Gp::with_hyperparameters(x, y, h.clone()),
+            // The data grew by a few points, so the optimum moved little.
+            (Some(h), true) if warm_iters > 0 => {
+                Gp::fit(x, y, &cfg.warm(h.clone(), warm_iters), rng)
+            }
+            _ => Gp::fit(x, y, cfg, rng),
+        };
+        if let (Ok(gp), true) = (&fitted, refit) {
+            self.hyper = Some(gp.hyper().clone());
+        }
+        fitted
+    }
+
+    /// The hyperparameters of the last successful refit.
+    pub fn hyper(&self) -> Option<&Hyper> {
+        self.hyper.as_ref()
+    }
+
+    /// Calls of [`RefitSchedule::fit`] so far.
+    pub fn calls(&self) -> usize {
+        self.calls
+    }
+}
+
 impl Gp {
     /// Fit hyperparameters by maximising the log marginal likelihood (see the
     /// module docs), then condition on the data. Draws `restarts` random
