@@ -51,6 +51,7 @@ fn resume_case(id: &str) {
         progress: false,
         jobs: Some(1),
         budget: None,
+        ..Default::default()
     };
     let first = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     assert_eq!(first.reused, 0);
@@ -100,6 +101,7 @@ fn budget_override_runs_that_many_evaluations_and_keeps_results_apart() {
         out: Some(out.clone()),
         progress: false,
         jobs: Some(1),
+        ..Default::default()
     };
     let o = runner::reproduce(&root, loaded, &opts).unwrap();
     assert!(o
@@ -109,6 +111,38 @@ fn budget_override_runs_that_many_evaluations_and_keeps_results_apart() {
     assert_eq!(
         runner::default_out(&root, "x", "ci-budget50"),
         root.join("results").join("x").join("ci-budget50")
+    );
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_method_subset_runs_alone_and_a_later_full_run_reuses_it() {
+    let root = xtask::workspace_root();
+    let loaded = config::find(&root, "lamcts-ackley-20").unwrap();
+    let out = fresh_test_dir("methods");
+    let mut opts = runner::Options {
+        profile: "ci".into(),
+        seeds: Some(1),
+        budget: Some(45),
+        out: Some(out.clone()),
+        progress: false,
+        jobs: Some(1),
+        methods: Some(vec!["CMA-ES".into(), "random search".into()]),
+    };
+    let sub = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
+    let names: Vec<&str> = sub.records.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(names, ["CMA-ES", "random search"]);
+    opts.methods = None;
+    let all = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
+    assert_eq!(all.reused, 2);
+    assert_eq!(all.records.len(), loaded.exp.methods.len());
+
+    opts.methods = Some(vec!["LA-MCTS".into()]);
+    let err = format!("{:#}", runner::reproduce(&root, loaded, &opts).unwrap_err());
+    assert!(err.contains("lamcts-ackley-20.toml"), "{err}");
+    assert!(
+        err.contains("--methods") && err.contains("LA-MCTS-BO, LA-MCTS-TuRBO"),
+        "{err}"
     );
     let _ = std::fs::remove_dir_all(out);
 }

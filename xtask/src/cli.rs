@@ -30,6 +30,11 @@ pub struct ReproduceArgs {
     /// Output folder (default results/<id>, or results/<id>/<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only these methods (comma-separated names as in the config);
+    /// the report then covers only them. Their records are reused by a
+    /// later run of every method.
+    #[arg(long, value_delimiter = ',')]
+    pub methods: Option<Vec<String>>,
     /// Exit non-zero when a claim deviates.
     #[arg(long)]
     pub strict: bool,
@@ -65,6 +70,7 @@ impl ReproduceArgs {
         opt("jobs", self.jobs.map(|s| s.to_string()));
         opt("out", out.map(|o| o.display().to_string()));
         opt("device", self.device.clone());
+        opt("methods", self.methods.as_ref().map(|m| m.join(",")));
         if self.strict {
             args.push("--strict".into());
         }
@@ -79,6 +85,7 @@ impl ReproduceArgs {
             budget: self.budget,
             jobs: self.jobs,
             out,
+            methods: self.methods.clone(),
             progress: true,
         }
     }
@@ -133,6 +140,7 @@ pub fn ci_summary(
         out: Some(out.clone()),
         progress: false,
         budget,
+        ..Default::default()
     };
     let outcome = runner::reproduce(root, loaded, &opts).unwrap_or_else(|e| panic!("{id}: {e:#}"));
     let (rep, _) = report::write(&outcome).unwrap_or_else(|e| panic!("{id}: {e:#}"));

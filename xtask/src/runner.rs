@@ -40,6 +40,8 @@ pub struct Options {
     pub budget: Option<usize>,
     pub jobs: Option<usize>,
     pub out: Option<PathBuf>,
+    /// Run only these methods (by name); the report covers only them.
+    pub methods: Option<Vec<String>>,
     /// Show a progress bar (hidden anyway when stderr is not a terminal).
     pub progress: bool,
 }
@@ -52,6 +54,7 @@ impl Default for Options {
             budget: None,
             jobs: None,
             out: None,
+            methods: None,
             progress: true,
         }
     }
@@ -116,13 +119,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn fingerprint(l: &Loaded, method: usize, budget: usize) -> String {
+/// Keep only the named methods, in the config's order. Why: a user may
+/// want the cheap methods of a long experiment first; records are keyed by
+/// method name and fingerprint, so a later full run reuses them.
+fn select_methods(loaded: &mut Loaded, names: &[String]) -> Result<()> {
+    let valid: Vec<&str> = loaded.exp.methods.iter().map(|m| m.name.as_str()).collect();
+    for n in names {
+        if !valid.contains(&n.as_str()) {
+            anyhow::bail!(
+                "{}: --methods: no method `{n}`; valid choices: {}",
+                loaded.path.display(),
+                valid.join(", ")
+            );
+        }
+    }
+    loaded.exp.methods.retain(|m| names.contains(&m.name));
+    Ok(())
+}
+
+fn fingerprint(l: &Loaded, method: usize, budget: usize, revision: u32) -> String {
     let m = &l.exp.methods[method];
-    let text = serde_json::json!({
+    let mut json = serde_json::json!({
         "driver": l.exp.driver, "problem": l.exp.problem, "algorithm": m.algorithm,
         "params": m.params, "budget": budget, "rng": "chacha8-v1",
-    })
-    .to_string();
+    });
+    if revision > 0 {
+        json["revision"] = revision.into();
+    }
+    let text = json.to_string();
     format!("{:016x}", Stream::root(&text).key())
 }
 
@@ -132,6 +156,9 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
     let mut loaded = loaded;
     for (k, v) in &profile.problem {
         loaded.exp.problem.insert(k.clone(), v.clone());
+    }
+    if let Some(names) = &opts.methods {
+        select_methods(&mut loaded, names)?;
     }
     let seeds = opts.seeds.unwrap_or(profile.seeds);
     let budget = opts.budget.unwrap_or(profile.budget);
@@ -152,7 +179,7 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
     let mut reused = 0;
     let mut done: BTreeMap<(usize, u64), RunRecord> = BTreeMap::new();
     for (mi, m) in loaded.exp.methods.iter().enumerate() {
-        let fp = fingerprint(&loaded, mi, budget);
+        let fp = fingerprint(&loaded, mi, budget, prepared.revision(mi));
         for seed in 0..seeds {
             let path = runs_dir.join(format!("{}-s{seed}.json", slug(&m.name)));
             let old = std::fs::read(&path)

@@ -22,6 +22,13 @@ fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
 
 /// The selected leaf's samples, in the unit cube: the centres candidates
 /// are grown around.
+/// Which unit-cube points lie in the selected region (one batched test of
+/// the path's classifiers).
+fn in_region(ctx: &RegionContext<'_>, us: &[Vec<f64>]) -> Vec<bool> {
+    let xs: Vec<Vec<f64>> = us.iter().map(|u| ctx.space.from_unit(u)).collect();
+    ctx.region.contains_batch(&xs)
+}
+
 fn leaf_seeds(ctx: &RegionContext<'_>, xs_unit: &[Vec<f64>]) -> Vec<Vec<f64>> {
     ctx.region
         .indices()
@@ -99,7 +106,7 @@ impl RegionSampler for BoRegion {
             return RandomRegion::default().propose(ctx, rng);
         };
         let seeds = leaf_seeds(ctx, &xs);
-        let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
+        let inside = |us: &[Vec<f64>]| in_region(ctx, us);
         let incumbent = incumbent_mean(&gp, &seeds);
         propose_ei_in_region(
             &gp,
@@ -175,7 +182,7 @@ impl RegionSampler for TurboRegion {
         }
         let (xs, _) = unit_data(ctx);
         let seeds = leaf_seeds(ctx, &xs);
-        let inside = |u: &[f64]| ctx.region.contains(&ctx.space.from_unit(u));
+        let inside = |us: &[Vec<f64>]| in_region(ctx, us);
         let mut init: Vec<Vec<f64>> = region_sobol_samples(&inside, &seeds, self.n_init, rng)
             .into_iter()
             .map(|u| ctx.space.from_unit(&u))

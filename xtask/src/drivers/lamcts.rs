@@ -134,6 +134,16 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
 }
 
 impl Prepared for Synth {
+    /// LA-MCTS revision 1: the in-region candidates are drawn by visiting
+    /// the boxes' points in random order (`region_sobol_samples`), which
+    /// changed the random draws of LA-MCTS-BO and LA-MCTS-TuRBO.
+    fn revision(&self, method: usize) -> u32 {
+        match self.methods[method] {
+            Algo::LaMcts { .. } => 1,
+            _ => 0,
+        }
+    }
+
     fn run(&self, method: usize, _seed: u64, budget: usize, mut rng: Stream) -> Result<RunOutput> {
         let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
         let space = problem.space().clone();

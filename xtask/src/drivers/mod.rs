@@ -52,6 +52,14 @@ pub trait Prepared: Sync + Send + std::fmt::Debug {
     fn has_curves(&self) -> bool {
         true
     }
+    /// Revision of method `method`'s code, part of a run's fingerprint:
+    /// bumped when a change alters its results for the same seed (e.g. its
+    /// random draws), so stored runs of the old code are rerun, not mixed
+    /// in. 0 (the default) leaves the fingerprint as it was before revisions
+    /// existed.
+    fn revision(&self, _method: usize) -> u32 {
+        0
+    }
 }
 
 /// A named driver.

@@ -110,6 +110,12 @@ pub trait Labeller: Send + Sync {
 pub trait Boundary: Send + Sync + std::fmt::Debug {
     /// `true` for the good side.
     fn predict(&self, x: &[f64]) -> bool;
+
+    /// [`Boundary::predict`] for many points (override when a batch is
+    /// cheaper than its points one by one; the answers must not change).
+    fn predict_many(&self, xs: &[&[f64]]) -> Vec<bool> {
+        xs.iter().map(|x| self.predict(x)).collect()
+    }
 }
 
 /// Learns a [`Boundary`] from labelled points.
@@ -218,6 +224,10 @@ pub struct SvmLearner {
 impl Boundary for Svc {
     fn predict(&self, x: &[f64]) -> bool {
         Svc::predict(self, x)
+    }
+
+    fn predict_many(&self, xs: &[&[f64]]) -> Vec<bool> {
+        Svc::predict_many(self, xs)
     }
 }
 

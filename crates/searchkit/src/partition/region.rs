@@ -85,11 +85,22 @@ impl Region {
     }
 
     /// [`Region::contains`] for many points. Each classifier only sees the
-    /// points that passed the ones above it.
+    /// points that passed the ones tested before it, deepest first. Why
+    /// deepest first: a point near the region leaves it mostly through the
+    /// boundaries nearest the leaf, and those classifiers, trained on a
+    /// node's few samples, are the cheapest; the root's, trained on every
+    /// sample, then sees only the survivors. The answer does not depend on
+    /// the order.
     pub fn contains_batch(&self, xs: &[Vec<f64>]) -> Vec<bool> {
         let mut alive: Vec<usize> = (0..xs.len()).collect();
-        for (_, side, b) in &self.path {
-            alive.retain(|&i| b.predict(&xs[i]) == *side);
+        for (_, side, b) in self.path.iter().rev() {
+            let pts: Vec<&[f64]> = alive.iter().map(|&i| xs[i].as_slice()).collect();
+            let got = b.predict_many(&pts);
+            let mut k = 0;
+            alive.retain(|_| {
+                k += 1;
+                got[k - 1] == *side
+            });
             if alive.is_empty() {
                 break;
             }
