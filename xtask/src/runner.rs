@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use searchkit::rng::Stream;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What one (method, seed) run leaves behind.
@@ -221,6 +222,8 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         );
     }
 
+    let plain_log = opts.progress && !jobs.is_empty() && !std::io::stderr().is_terminal();
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let exec = || -> Result<Vec<((usize, u64), RunRecord)>> {
         jobs.par_iter()
             .map(|(mi, seed, fp, path)| {
@@ -253,6 +256,17 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
                 // The JSON goes last: its presence marks the run finished.
                 write_atomic(path, &serde_json::to_vec(&rec)?)?;
                 bar.inc(1);
+                if plain_log {
+                    // Why: a run in a log (nohup, CI) shows no progress bar.
+                    let k = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    eprintln!(
+                        "{}: {} seed {seed} finished in {:.0} s ({k}/{} runs)",
+                        loaded.exp.id,
+                        m.name,
+                        rec.seconds,
+                        jobs.len()
+                    );
+                }
                 Ok(((*mi, *seed), rec))
             })
             .collect()

@@ -84,7 +84,7 @@ pub enum RandomDraw {
 /// The LA-MCTS code has no random solver in its search loop; this is the
 /// simplest one. With the code's SVM settings (RBF, `gamma = 1/d`, unscaled
 /// box) regions are small pockets around samples, so whole-box rejection
-/// sampling ([`RandomDraw::Uniform`]) mostly ends in its fallback; the
+/// sampling (`RandomDraw::Uniform`) mostly ends in its fallback; the
 /// default draws around the leaf's samples as the code's BO candidates do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RandomRegion {
