@@ -132,6 +132,12 @@ fn a_method_subset_runs_alone_and_a_later_full_run_reuses_it() {
     let sub = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     let names: Vec<&str> = sub.records.iter().map(|(m, _)| m.as_str()).collect();
     assert_eq!(names, ["CMA-ES", "random search"]);
+    // A claim about a method left out is not checked, and says why.
+    let rep = report::build(&sub);
+    assert!(rep.claims.iter().any(|c| matches!(
+        &c.verdict,
+        report::Verdict::NotInProfile { why } if why.contains("`--methods`")
+    )));
     opts.methods = None;
     let all = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     assert_eq!(all.reused, 2);

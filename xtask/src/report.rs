@@ -110,7 +110,12 @@ fn metric_value(
         .records
         .iter()
         .find(|(n, _)| n == method)
-        .ok_or_else(|| Missing::Other(format!("method `{method}` was not run")))?
+        // Left out by `--methods`: a later run of every method checks it.
+        .ok_or_else(|| {
+            Missing::Profile(format!(
+                "method `{method}` was not in this run (`--methods`)"
+            ))
+        })?
         .1;
     if recs.is_empty() {
         return Err(Missing::Other(format!("method `{method}` has no runs")));
