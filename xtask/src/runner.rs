@@ -123,18 +123,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Keep only the named methods, in the config's order. Why: a user may
 /// want the cheap methods of a long experiment first; records are keyed by
 /// method name and fingerprint, so a later full run reuses them.
+///
+/// `names` may hold comma-joined lists (`--methods a,b`); as a method name
+/// may itself contain commas, the joined text is split into the longest
+/// method names that match, left to right.
 fn select_methods(loaded: &mut Loaded, names: &[String]) -> Result<()> {
     let valid: Vec<&str> = loaded.exp.methods.iter().map(|m| m.name.as_str()).collect();
-    for n in names {
-        if !valid.contains(&n.as_str()) {
-            anyhow::bail!(
-                "{}: --methods: no method `{n}`; valid choices: {}",
+    let joined = names.join(",");
+    let parts: Vec<&str> = joined.split(',').collect();
+    let mut chosen: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let hit = (i + 1..=parts.len())
+            .rev()
+            .map(|j| parts[i..j].join(","))
+            .enumerate()
+            .find(|(_, name)| valid.contains(&name.trim()));
+        match hit {
+            Some((k, name)) => {
+                chosen.push(name.trim().to_string());
+                i = parts.len() - k;
+            }
+            None => anyhow::bail!(
+                "{}: --methods: no method `{}`; valid choices: {}",
                 loaded.path.display(),
+                parts[i].trim(),
                 valid.join(", ")
-            );
+            ),
         }
     }
-    loaded.exp.methods.retain(|m| names.contains(&m.name));
+    loaded.exp.methods.retain(|m| chosen.contains(&m.name));
     Ok(())
 }
 
@@ -301,4 +319,31 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
         prepared,
         unavailable,
     })
+}
+
+#[cfg(test)]
+mod select_tests {
+    use super::*;
+
+    #[test]
+    fn method_names_with_commas_are_matched_whole() {
+        let root = crate::workspace_root();
+        let loaded = crate::config::find(&root, "btrnn-train").unwrap();
+        let pick = |arg: &[&str]| -> Result<Vec<String>> {
+            let mut l = loaded.clone();
+            let names: Vec<String> = arg.iter().map(|s| s.to_string()).collect();
+            select_methods(&mut l, &names)?;
+            Ok(l.exp.methods.into_iter().map(|m| m.name).collect())
+        };
+        // As clap hands over `--methods "LSTM,TT-LSTM (ranks 4), matched init"`.
+        let got = pick(&["LSTM", "TT-LSTM (ranks 4)", " matched init"]).unwrap();
+        assert_eq!(got, ["LSTM", "TT-LSTM (ranks 4), matched init"]);
+        let got = pick(&["TT-LSTM (ranks 4)"]).unwrap();
+        assert_eq!(got, ["TT-LSTM (ranks 4)"]);
+        let e = format!("{:#}", pick(&["LSTM", "GRU"]).unwrap_err());
+        assert!(
+            e.contains("btrnn-train.toml") && e.contains("`GRU`") && e.contains("LSTM, TT-LSTM"),
+            "{e}"
+        );
+    }
 }

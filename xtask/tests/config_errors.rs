@@ -123,3 +123,22 @@ fn shipped_configs_all_prepare() {
         drivers::prepare(&l).unwrap_or_else(|e| panic!("{e:#}"));
     }
 }
+
+#[test]
+fn gp_ard_needs_the_bo_sampler() {
+    let lamcts = HEAD.replace("fewshot-search", "lamcts-synthetic");
+    let p = write(
+        "t9",
+        &format!("id = \"t9\"\n{lamcts}\n[problem]\nfunction = \"ackley\"\ndim = 4\n[[methods]]\nname = \"a\"\nalgorithm = \"lamcts\"\nparams = {{ sampler = \"turbo\", gp_ard = true }}"),
+    );
+    let e = format!(
+        "{:#}",
+        config::load(&p)
+            .and_then(|l| drivers::prepare(&l).map(|_| ()))
+            .unwrap_err()
+    );
+    assert!(
+        e.contains("methods[0].params.gp_ard") && e.contains("`bo`"),
+        "{e}"
+    );
+}

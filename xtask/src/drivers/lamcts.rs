@@ -27,6 +27,9 @@ enum Algo {
     LaMcts {
         config: LaMctsConfig,
         sampler: SamplerKind,
+        /// BO sampler only: an ARD GP (a length scale per dimension) instead
+        /// of the code's isotropic one.
+        gp_ard: bool,
     },
     Bo(GpBoConfig),
     Turbo {
@@ -93,7 +96,18 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     ..d
                 };
                 config.validate().map_err(|e| l.err(&key, e))?;
-                Algo::LaMcts { config, sampler }
+                let gp_ard = p.bool_or("gp_ard", false)?;
+                if gp_ard && sampler != SamplerKind::Bo {
+                    bail!(l.err(
+                        &format!("{key}.gp_ard"),
+                        "only the `bo` sampler has a GP; remove `gp_ard` or set `sampler = \"bo\"`"
+                    ));
+                }
+                Algo::LaMcts {
+                    config,
+                    sampler,
+                    gp_ard,
+                }
             }
             "bo" => {
                 let d = GpBoConfig::default();
@@ -148,8 +162,19 @@ impl Prepared for Synth {
         let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
         let space = problem.space().clone();
         let mut opt: Box<dyn Optimizer<Vec<f64>>> = match &self.methods[method] {
-            Algo::LaMcts { config, sampler } => {
-                Box::new(LaMcts::new(space, config.clone(), sampler.build())?)
+            Algo::LaMcts {
+                config,
+                sampler,
+                gp_ard,
+            } => {
+                let sampler: Box<dyn lamcts::RegionSampler> = if *gp_ard {
+                    let mut bo = lamcts::BoRegion::default();
+                    bo.gp.ard = true;
+                    Box::new(bo)
+                } else {
+                    sampler.build()
+                };
+                Box::new(LaMcts::new(space, config.clone(), sampler)?)
             }
             Algo::Bo(cfg) => Box::new(GpBo::with_config(space, cfg.clone())),
             Algo::Turbo { n_init, batch } => {
