@@ -51,7 +51,7 @@
 //! | tree started from | ours | authors' Python | ratio |
 //! |---|---|---|---|
 //! | 200 / 1,000 / 3,000 Latin-hypercube samples | 57 ms / 0.44 s / 4.0 s | 3.7 / 22.3 / 95.3 s | 64x / 51x / 24x |
-//! | the first 500 / 1,000 samples of a real run | 0.52 / 2.46 s | 32.3 / 222.4 s | 62x / 90x |
+//! | the first 500 / 1,000 samples of a real run | 0.52-0.62 / 2.5-2.9 s | 32.3 / 222.4 s | 52-62x / 77-90x |
 //!
 //! A real run is the harder case: its selected leaf holds hundreds of
 //! samples the SVM could not split, and the region sampler grows a box
@@ -63,8 +63,8 @@
 //! Latin-hypercube trees most of the gain is [`BoRegion`]'s refit schedule
 //! (GP hyperparameters refit every 5th iteration, warm-started); with the
 //! code's schedule (`refit_every = 1, warm_iters = 0`) an iteration takes
-//! 6.1 s at 1,000 Latin-hypercube samples (3.6x) and 4.7 s at the real
-//! run's 1,000 (47x).
+//! 6.1 s at 1,000 Latin-hypercube samples (3.6x) and 4.7-5.2 s at the
+//! real run's 1,000 (43-47x).
 
 mod model_samplers;
 mod sampler;

@@ -245,7 +245,7 @@ fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<Data, GpError> {
 /// `|r| <= ln2 / 2` (truncation < 1e-17), then scale by `2^k` as two normal
 /// powers of two so that subnormal results come out right.
 #[inline]
-fn exp_nonpos(x: f64) -> f64 {
+pub(crate) fn exp_nonpos(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
     const LN2_HI: f64 = 0.693_147_180_369_123_8; // 0x1.62e42fee00000p-1
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;

@@ -129,44 +129,11 @@ impl Kernel {
     }
 }
 
-/// `exp(-a)` for `a >= 0` (clamped at `a = 700`), in straight-line code:
-/// `2^k exp(r)` with `k = round(-a / ln 2)` found by the 1.5 * 2^52 rounding
-/// trick, `r` reduced Cody-Waite style (fdlibm's split of ln 2, exact for
-/// `|k| < 2^20`), `exp(r)` for `|r| <= 0.35` by its Taylor series to
-/// degree 13 (truncation below 1e-17), and `2^k` built in the exponent
-/// bits. No branches, calls or table look-ups, so loops over it vectorise.
+/// `exp(-a)` for `a >= 0` by the GP's branch-free exp (within 2 ulp of
+/// libm's; loops over it vectorise).
 #[inline(always)]
 fn exp_neg(a: f64) -> f64 {
-    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    let x = -(a.min(700.0));
-    let t = x * std::f64::consts::LOG2_E + MAGIC;
-    let kf = t - MAGIC;
-    let k = (t.to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
-    let r = (x - kf * LN2_HI) - kf * LN2_LO;
-    // 1/j! for j = 13 down to 1, then 1.
-    const INV_FACT: [f64; 13] = [
-        1.0 / 6_227_020_800.0,
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-    ];
-    let mut p = INV_FACT[0];
-    for &c in &INV_FACT[1..] {
-        p = p * r + c;
-    }
-    p = p * r + 1.0;
-    p * f64::from_bits(((k + 1023) as u64) << 52)
+    super::gp::exp_nonpos(-a)
 }
 
 /// `v^e` by repeated squaring (libsvm's `powi`).
@@ -285,8 +252,8 @@ const CACHE_BYTES: usize = 256 << 20;
 /// Bound on the relative error of [`exp_neg`] against libm's `exp`, with a
 /// margin: the test `exp_neg_is_accurate` measures below 1e-15.
 const EXP_REL_ERR: f64 = 1e-13;
-/// Absolute error bound of [`exp_neg`] where it clamps (`a > 700`:
-/// `exp(-700) < 1e-304`), per unit of `|c_i|`.
+/// Absolute error bound of [`exp_neg`] where its results are subnormal
+/// (`a > 708`), per unit of `|c_i|`.
 const EXP_FLOOR: f64 = 1e-300;
 /// Points per block of [`Svc::predict_many`].
 const BLOCK_P: usize = 4;
@@ -909,6 +876,7 @@ mod tests {
         );
         assert_eq!(exp_neg(0.0), 1.0);
         assert!(exp_neg(1e6) <= 1e-304 && exp_neg(f64::INFINITY) <= 1e-304);
+        assert!(exp_neg(745.0) <= 1e-300 * 1e-3);
     }
 
     #[test]
