@@ -232,7 +232,8 @@ pub struct Svc {
     dim: usize,
     /// Support vectors, row-major `n_sv x dim`.
     sv: Vec<f64>,
-    /// The same, transposed (`dim x n_sv`), for [`Svc::rbf_sign`].
+    /// The same, transposed (`dim x n_sv`), for the unit-stride distance
+    /// loops of [`Svc::rbf_sign`] and [`Svc::predict_many`].
     svt: Vec<f64>,
     /// `y_i a_i` per support vector.
     coef: Vec<f64>,
@@ -369,8 +370,8 @@ impl Svc {
     /// Whether `x` falls on the `true` side.
     ///
     /// Same answer as `decision_function(x) > 0`, but for the RBF kernel the
-    /// sign is usually settled from the few support vectors nearest `x`
-    /// ([`Svc::rbf_sign`]), which skips most of the `exp` calls.
+    /// sign is usually settled by a vectorised evaluation with a proven
+    /// error bound ([`Svc::rbf_sign`]) instead of a libm `exp` per term.
     pub fn predict(&self, x: &[f64]) -> bool {
         if let (Kernel::Rbf { gamma }, None) = (self.kernel, &self.w) {
             if let Some(side) = self.rbf_sign(x, gamma) {
