@@ -371,7 +371,7 @@ impl Svc {
     ///
     /// Same answer as `decision_function(x) > 0`, but for the RBF kernel the
     /// sign is usually settled by a vectorised evaluation with a proven
-    /// error bound ([`Svc::rbf_sign`]) instead of a libm `exp` per term.
+    /// error bound (`Svc::rbf_sign`) instead of a libm `exp` per term.
     pub fn predict(&self, x: &[f64]) -> bool {
         if let (Kernel::Rbf { gamma }, None) = (self.kernel, &self.w) {
             if let Some(side) = self.rbf_sign(x, gamma) {
@@ -463,7 +463,7 @@ impl Svc {
     ///
     /// Why: LA-MCTS tests tens of thousands of candidates per iteration, and
     /// for each the distances to every support vector are most of the work.
-    /// Here they are computed [`BLOCK_P`] points against [`BLOCK_S`] support
+    /// Here they are computed `BLOCK_P` (4) points against `BLOCK_S` (8) support
     /// vectors at a time, so each loaded coordinate serves several sums held
     /// in registers (about 3x faster at 20 dimensions than one point at a
     /// time). Each distance is still summed over the dimensions in order, so
