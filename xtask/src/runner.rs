@@ -134,15 +134,16 @@ fn select_methods(loaded: &mut Loaded, names: &[String]) -> Result<()> {
     let mut chosen: Vec<String> = Vec::new();
     let mut i = 0;
     while i < parts.len() {
-        let hit = (i + 1..=parts.len())
-            .rev()
-            .map(|j| parts[i..j].join(","))
-            .enumerate()
-            .find(|(_, name)| valid.contains(&name.trim()));
+        // The longest run of parts from `i` on that names a method.
+        let hit = (i + 1..=parts.len()).rev().find_map(|j| {
+            let name = parts[i..j].join(",");
+            let name = name.trim();
+            valid.contains(&name).then(|| (j, name.to_string()))
+        });
         match hit {
-            Some((k, name)) => {
-                chosen.push(name.trim().to_string());
-                i = parts.len() - k;
+            Some((j, name)) => {
+                chosen.push(name);
+                i = j;
             }
             None => anyhow::bail!(
                 "{}: --methods: no method `{}`; valid choices: {}",
