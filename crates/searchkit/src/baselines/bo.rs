@@ -135,6 +135,13 @@ impl GpBo {
         self.ys.len()
     }
 
+    /// The GP hyperparameters of the last refit (unit-cube inputs,
+    /// standardised targets), `None` before the first: lets a study see,
+    /// say, a fit stuck at its length-scale bound.
+    pub fn last_hyper(&self) -> Option<&crate::learn::gp::Hyper> {
+        self.refit.hyper()
+    }
+
     /// The next batch in unit-cube coordinates.
     fn ask_unit(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
         let d = self.space.dim();
@@ -606,7 +613,7 @@ mod tests {
         let mut rng = Stream::for_run("bo-test", "branin-warm", 0);
         let regret = branin_regret_after_40(&p, &mut bo, &mut rng);
         assert!(regret < 0.05, "regret {regret}");
-        assert!(bo.refit.hyper().is_some());
+        assert!(bo.last_hyper().is_some());
         assert_eq!(bo.refit.calls(), 40 - bo.cfg.n_init);
     }
 
