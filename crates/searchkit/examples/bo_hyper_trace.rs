@@ -36,7 +36,8 @@ fn main() {
     let mut opt = GpBo::with_config(problem.space().clone(), cfg);
     let mut rng = Stream::for_run("lamcts-ackley-100", "BO", seed);
     let (mut n, mut best) = (0, f64::INFINITY);
-    // The loop of `searchkit::optimizer::run`, with a print after each tell.
+    // The loop of `searchkit::optimizer::run`, by hand: an `Observer` sees the
+    // trace, not the optimizer, and the fit lives in the optimizer.
     while n < budget {
         let xs = opt.ask(&mut rng);
         let raws = problem.evaluate_batch(&xs);
