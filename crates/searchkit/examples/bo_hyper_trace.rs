@@ -39,8 +39,9 @@ use searchkit::prelude::*;
 fn main() {
     let arg = |i: usize, default: usize| {
         std::env::args().nth(i).map_or(default, |s| {
-            s.parse()
-                .expect("usage: bo_hyper_trace [seed] [evaluations]")
+            s.parse().expect(
+                "usage: bo_hyper_trace [seed] [evaluations] [ackley|rosenbrock] [turbo|skopt]",
+            )
         })
     };
     let (seed, budget) = (arg(1, 3) as u64, arg(2, 90));
