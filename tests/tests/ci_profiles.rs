@@ -128,6 +128,7 @@ fn a_method_subset_runs_alone_and_a_later_full_run_reuses_it() {
         progress: false,
         jobs: Some(1),
         methods: Some(vec!["CMA-ES".into(), "random search".into()]),
+        ..Default::default()
     };
     let sub = runner::reproduce(&root, loaded.clone(), &opts).unwrap();
     let names: Vec<&str> = sub.records.iter().map(|(m, _)| m.as_str()).collect();

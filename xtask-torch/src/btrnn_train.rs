@@ -20,8 +20,8 @@ use std::sync::{Arc, OnceLock};
 use tch::nn;
 use xtask::config::{Loaded, Params};
 use xtask::drivers::btrnn::{parse_model, parse_modes, ALGORITHMS};
-use xtask::drivers::{Driver, Prepared, RunOutput, Table};
-use xtask::runner::{slug, write_atomic};
+use xtask::drivers::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
+use xtask::store::RunRecord;
 use xtask::svg;
 
 pub fn driver() -> Driver {
@@ -52,7 +52,8 @@ struct TrainExp {
     data: DataSpec,
     modes: Modes,
     methods: Vec<(MapKind, f64)>,
-    names: Vec<String>,
+    /// `cpu` or `cuda` from the config.
+    device_name: String,
     cfg: TrainConfig,
     gate: GateActivation,
     clips: OnceLock<std::result::Result<Arc<(Clips, Clips)>, String>>,
@@ -97,14 +98,11 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         }
     };
     let modes = parse_modes(&mut p)?;
-    let device_name = match crate::device_override() {
-        Some(d) => {
-            let _ = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
-            d
-        }
-        None => p.choice("device", Some("cpu"), &["cpu", "cuda"])?,
-    };
-    let device = crate::parse_device(&device_name).map_err(|e| l.err("problem.device", e))?;
+    let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
+    // Resolved when a run starts (a `--device` on the command line, which
+    // travels in the run context, overrides it); `check` passes on machines
+    // without a GPU, and a run asking for a missing GPU fails at once.
+    let device = tch::Device::Cpu;
     let cfg = TrainConfig {
         epochs: 0,
         batch_size: p.usize_or("batch_size", 16)?.max(1),
@@ -160,7 +158,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         data,
         modes,
         methods,
-        names: l.exp.methods.iter().map(|m| m.name.clone()).collect(),
+        device_name,
         cfg,
         gate,
         clips: OnceLock::new(),
@@ -187,29 +185,18 @@ impl TrainExp {
     }
 }
 
-/// Mean over seeds of a column of the per-run CSVs, per epoch.
-fn mean_column(runs: &Path, method: &str, column: &str) -> Option<Vec<f64>> {
-    let prefix = format!("{}-s", slug(method));
+/// Mean over seeds of a column of the runs' per-epoch tables (the values
+/// as written in the CSV files, so the figure is the same from either).
+fn mean_column(runs: &[RunRecord], column: &str) -> Option<Vec<f64>> {
     let mut sums: Vec<f64> = vec![];
     let mut count = 0usize;
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(runs)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "csv")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .collect();
-    entries.sort();
-    for p in entries {
-        let text = std::fs::read_to_string(&p).ok()?;
-        let mut lines = text.lines();
-        let col = lines.next()?.split(',').position(|h| h == column)?;
-        let vals: Vec<f64> = lines
-            .filter_map(|l| l.split(',').nth(col)?.parse().ok())
+    for r in runs {
+        let t = r.table.as_ref()?;
+        let col = t.header.iter().position(|h| h == column)?;
+        let vals: Vec<f64> = t
+            .rows
+            .iter()
+            .filter_map(|row| row.get(col)?.parse().ok())
             .collect();
         if sums.is_empty() {
             sums = vec![0.0; vals.len()];
@@ -226,13 +213,11 @@ fn mean_column(runs: &Path, method: &str, column: &str) -> Option<Vec<f64>> {
 impl Prepared for TrainExp {
     /// `figure-loss.svg`: the mean training loss against epochs (the
     /// convergence panel of the paper's figure).
-    fn extra_figures(&self, out: &Path) -> Result<Vec<PathBuf>> {
-        let runs = out.join("runs");
-        let series: Vec<svg::Series> = self
-            .names
+    fn extra_figures(&self, records: &[(String, Vec<RunRecord>)]) -> Result<Vec<Figure>> {
+        let series: Vec<svg::Series> = records
             .iter()
-            .filter_map(|n| {
-                let ys = mean_column(&runs, n, "train_loss")?;
+            .filter_map(|(n, runs)| {
+                let ys = mean_column(runs, "train_loss")?;
                 Some(svg::Series {
                     name: n.clone(),
                     xs: (1..=ys.len()).map(|e| e as f64).collect(),
@@ -250,16 +235,21 @@ impl Prepared for TrainExp {
             y_label: "training loss".into(),
             ..Default::default()
         };
-        let p = out.join("figure-loss.svg");
-        write_atomic(&p, svg::line_chart(&ax, &series, &[]).as_bytes())?;
-        Ok(vec![p])
+        Ok(vec![Figure {
+            file: "figure-loss.svg".into(),
+            svg: svg::line_chart(&ax, &series, &[]),
+        }])
     }
 
-    fn run(&self, method: usize, _seed: u64, budget: usize, rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let clips = self.clips()?;
         let (train_clips, test_clips) = (&clips.0, &clips.1);
         let (kind, std) = &self.methods[method];
-        let vs = nn::VarStore::new(self.cfg.device);
+        // The command line's `--device` travels in the run context.
+        let device =
+            crate::parse_device(ctx.device.unwrap_or(&self.device_name)).map_err(|e| anyhow!(e))?;
+        let vs = nn::VarStore::new(device);
         let model = LstmClassifier::new(
             &vs,
             self.modes.clone(),
@@ -272,6 +262,7 @@ impl Prepared for TrainExp {
         .map_err(|e| anyhow!(e))?;
         let cfg = TrainConfig {
             epochs: budget,
+            device,
             ..self.cfg.clone()
         };
         let stats = train(

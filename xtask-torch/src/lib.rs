@@ -2,8 +2,8 @@
 //! and the `xtask-torch` binary.
 //!
 //! `xtask` cannot link libtorch (it installs it), so the drivers that train
-//! networks live here and join xtask's driver list through
-//! [`xtask::drivers::register`]; everything else (configs, runner, report,
+//! networks live here and join xtask's drivers in [`registry`], which this
+//! binary passes to xtask's runner; everything else (configs, runner, report,
 //! figures) is xtask's. `cargo xtask reproduce <id>` builds this binary
 //! after `cargo xtask setup` and hands such experiments to it.
 //!
@@ -13,14 +13,17 @@
 //!   LSTM at the paper's UCF11 shapes.
 //!
 //! Determinism: every run draws from its own [`searchkit::rng::Stream`], and
-//! [`register`] pins torch to one intra-op thread, so a run gives the same
+//! [`registry`] pins torch to one intra-op thread, so a run gives the same
 //! numbers at any `--jobs` on CPU.
 //!
 //! ```no_run
-//! xtask_torch::register();
 //! let root = xtask::workspace_root();
 //! let l = xtask::config::find(&root, "btrnn-train").unwrap();
-//! let opts = xtask::runner::Options { profile: "ci".into(), ..Default::default() };
+//! let opts = xtask::runner::Options {
+//!     profile: "ci".into(),
+//!     drivers: xtask_torch::registry(),
+//!     ..Default::default()
+//! };
 //! let outcome = xtask::runner::reproduce(&root, l, &opts).unwrap();
 //! println!("{}", outcome.records.len());
 //! ```
@@ -28,23 +31,14 @@
 pub mod bench;
 pub mod btrnn_train;
 
-use std::sync::Mutex;
+use xtask::drivers::Registry;
 
-static DEVICE: Mutex<Option<String>> = Mutex::new(None);
-
-/// Registers this crate's drivers with xtask and pins torch to one thread.
-pub fn register() {
+/// xtask's drivers plus this crate's; pins torch to one intra-op thread
+/// (BLAS results can depend on the thread count; runs are parallel across
+/// (method, seed) instead).
+pub fn registry() -> Registry {
     tch::set_num_threads(1);
-    xtask::drivers::register(vec![btrnn_train::driver()]);
-}
-
-/// Overrides every config's `device` (the CLI's `--device`).
-pub fn set_device_override(device: Option<String>) {
-    *DEVICE.lock().unwrap_or_else(|e| e.into_inner()) = device;
-}
-
-pub(crate) fn device_override() -> Option<String> {
-    DEVICE.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    Registry::builtin().with(vec![btrnn_train::driver()])
 }
 
 /// `cpu` or `cuda` (the first GPU), with a clear error when CUDA is missing.

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::cli::{self, ReproduceArgs};
-use xtask::{config, drivers, workspace_root};
+use xtask::{config, workspace_root};
 
 #[derive(Parser)]
 #[command(
@@ -43,13 +43,13 @@ fn main() {
 
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
-    xtask_torch::register();
+    let registry = xtask_torch::registry();
     let root = workspace_root();
     match cli.cmd {
         Cmd::Check => {
             for l in config::discover(&root)? {
                 if xtask::drivers::TORCH_DRIVERS.contains(&l.exp.driver.as_str()) {
-                    drivers::prepare(&l)?;
+                    registry.prepare(&l)?;
                     println!("ok  {}  ({})", l.exp.id, l.path.display());
                 }
             }
@@ -60,12 +60,11 @@ fn real_main() -> Result<()> {
         }
         Cmd::Reproduce(args) => {
             args.validate()?;
-            xtask_torch::set_device_override(args.device.clone());
             let l = config::find(&root, &args.id)?;
             let out = args.out.clone();
-            let deviations = cli::reproduce_and_report(&root, l, &args, out)?;
-            if args.strict && deviations > 0 {
-                anyhow::bail!("{deviations} claim(s) deviate");
+            let counts = cli::reproduce_and_report(&root, l, &args, out, &registry)?;
+            if args.strict {
+                counts.strict()?;
             }
         }
     }

@@ -4,6 +4,7 @@
 //! tests of both compare.
 
 use crate::config::Loaded;
+use crate::drivers::Registry;
 use crate::{report, runner};
 use anyhow::Result;
 use clap::Args;
@@ -17,16 +18,19 @@ pub struct ReproduceArgs {
     /// Budget and seeds: `full` (the paper's) or `ci` (minutes at most).
     #[arg(long, default_value = "full")]
     pub profile: String,
-    /// Override the profile's number of seeds.
+    /// Run seeds 0..N instead of the profile's count.
     #[arg(long)]
     pub seeds: Option<u64>,
+    /// Run only these seeds (e.g. `--seed 3`, `--seed 0,2`); not with --seeds.
+    #[arg(long = "seed", value_delimiter = ',')]
+    pub seed_list: Option<Vec<u64>>,
     /// Override the profile's budget (default output then goes to
     /// results/<id>/<profile>-budget<N>, never over the committed results).
     #[arg(long)]
     pub budget: Option<usize>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
     /// Output folder (default results/<id>, or results/<id>/<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -35,7 +39,7 @@ pub struct ReproduceArgs {
     /// later run of every method.
     #[arg(long, value_delimiter = ',')]
     pub methods: Option<Vec<String>>,
-    /// Exit non-zero when a claim deviates.
+    /// Exit non-zero when a claim deviates or no claim could be checked.
     #[arg(long)]
     pub strict: bool,
     /// Where networks train: `cpu` or `cuda` (overrides the config's
@@ -66,6 +70,15 @@ impl ReproduceArgs {
             }
         };
         opt("seeds", self.seeds.map(|s| s.to_string()));
+        opt(
+            "seed",
+            self.seed_list.as_ref().map(|v| {
+                v.iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        );
         opt("budget", self.budget.map(|s| s.to_string()));
         opt("jobs", self.jobs.map(|s| s.to_string()));
         opt("out", out.map(|o| o.display().to_string()));
@@ -77,39 +90,79 @@ impl ReproduceArgs {
         args
     }
 
-    /// The runner's options for an experiment written to `out`.
-    pub fn runner_options(&self, out: Option<PathBuf>) -> runner::Options {
+    /// The runner's options for an experiment written to `out`, with the
+    /// drivers of the calling binary.
+    pub fn runner_options(&self, out: Option<PathBuf>, drivers: &Registry) -> runner::Options {
         runner::Options {
             profile: self.profile.clone(),
             seeds: self.seeds,
+            seed_list: self.seed_list.clone(),
             budget: self.budget,
-            jobs: self.jobs,
+            jobs: self.jobs.map(|j| j as usize),
             out,
             methods: self.methods.clone(),
             progress: true,
+            drivers: drivers.clone(),
+            device: self.device.clone(),
         }
     }
 }
 
+/// How an experiment's claims came out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClaimCounts {
+    pub deviates: usize,
+    /// Claims with a verdict (holds or deviates).
+    pub checked: usize,
+}
+
+impl std::ops::AddAssign for ClaimCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.deviates += o.deviates;
+        self.checked += o.checked;
+    }
+}
+
+impl ClaimCounts {
+    /// `--strict`: fails when a claim deviates or none could be checked.
+    pub fn strict(self) -> Result<()> {
+        if self.deviates > 0 {
+            anyhow::bail!("{} claim(s) deviate", self.deviates);
+        }
+        if self.checked == 0 {
+            anyhow::bail!("--strict: no claim could be checked (see the reasons above)");
+        }
+        Ok(())
+    }
+}
+
 /// Runs one experiment in this process, writes and prints its report, and
-/// returns how many claims deviate.
+/// returns how its claims came out.
 pub fn reproduce_and_report(
     root: &Path,
     loaded: Loaded,
     args: &ReproduceArgs,
     out: Option<PathBuf>,
-) -> Result<usize> {
-    let outcome = runner::reproduce(root, loaded, &args.runner_options(out))?;
+    drivers: &Registry,
+) -> Result<ClaimCounts> {
+    let outcome = runner::reproduce(root, loaded, &args.runner_options(out, drivers))?;
     let (rep, files) = report::write(&outcome)?;
     print!("{}", report::console(&outcome, &rep));
     for f in files {
         println!("  wrote {}", f.strip_prefix(root).unwrap_or(&f).display());
     }
-    Ok(rep
-        .claims
-        .iter()
-        .filter(|c| matches!(c.verdict, report::Verdict::Deviates { .. }))
-        .count())
+    let mut c = ClaimCounts::default();
+    for claim in &rep.claims {
+        match claim.verdict {
+            report::Verdict::Deviates { .. } => {
+                c.deviates += 1;
+                c.checked += 1;
+            }
+            report::Verdict::Holds { .. } => c.checked += 1,
+            _ => {}
+        }
+    }
+    Ok(c)
 }
 
 /// A fresh temporary output folder for a test run (`tag` keeps parallel
@@ -131,6 +184,18 @@ pub fn ci_summary(
     budget: Option<usize>,
     jobs: Option<usize>,
 ) -> String {
+    ci_summary_with(&Registry::builtin(), root, loaded, seeds, budget, jobs)
+}
+
+/// [`ci_summary`] with another binary's drivers (xtask-torch's tests).
+pub fn ci_summary_with(
+    drivers: &Registry,
+    root: &Path,
+    loaded: Loaded,
+    seeds: Option<u64>,
+    budget: Option<usize>,
+    jobs: Option<usize>,
+) -> String {
     let id = loaded.exp.id.clone();
     let out = fresh_test_dir(&format!("{id}-{}", jobs.unwrap_or(0)));
     let opts = runner::Options {
@@ -140,6 +205,7 @@ pub fn ci_summary(
         out: Some(out.clone()),
         progress: false,
         budget,
+        drivers: drivers.clone(),
         ..Default::default()
     };
     let outcome = runner::reproduce(root, loaded, &opts).unwrap_or_else(|e| panic!("{id}: {e:#}"));

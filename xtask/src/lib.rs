@@ -5,21 +5,33 @@
 //!   the `ci` summaries the snapshot tests compare;
 //! - [`config`]: the experiment schema and its checks;
 //! - [`drivers`]: glue from a config's `driver` to a paper crate;
-//! - [`runner`]: methods x seeds in parallel, resumable, atomic files;
+//! - [`plan`]: an experiment and the command line as a list of jobs
+//!   (method, seed), each with its fingerprint; every check before compute;
+//! - [`backend`]: where jobs execute (the job body; [`backend::Local`]:
+//!   rayon threads);
+//! - [`store`]: run records on disk: layout, atomic writes, the folder lock,
+//!   validation on resume, migration of old records;
+//! - [`runner`]: `reproduce` as plan -> backend -> store, resumable;
+//! - [`verify`]: `verify-results`, re-rendering committed reports from
+//!   their committed records;
 //! - [`report`]: summaries, claim verdicts, figures ([`svg`]);
 //! - [`bench`]: timings of the hot paths (`cargo xtask bench`);
 //! - [`torch`]: libtorch set-up (`cargo xtask setup`), the test command
 //!   (`cargo xtask test`) and the `xtask-torch` binary for drivers that train
 //!   networks.
 
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod drivers;
+pub mod plan;
 pub mod report;
 pub mod runner;
+pub mod store;
 pub mod svg;
 pub mod torch;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

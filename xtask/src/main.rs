@@ -39,6 +39,39 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run one job (method, seed) of an experiment and write its record
+    /// (no report, no folder lock: what a cluster job runs).
+    RunJob {
+        /// Experiment id.
+        id: String,
+        /// The method's name, as in the config.
+        #[arg(long)]
+        method: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value = "full")]
+        profile: String,
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        budget: Option<u64>,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Rerun even if a valid record exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-render every committed report from its committed run records and
+    /// fail on any byte difference (nothing is run).
+    VerifyResults {
+        /// Rewrite the files that differ.
+        #[arg(long)]
+        write: bool,
+    },
+    /// Upgrade committed run records of an older record format in place,
+    /// when their old fingerprint still matches (values kept bit for bit).
+    MigrateRecords {
+        /// Only this experiment.
+        id: Option<String>,
+    },
     /// Check every config against its schema and driver without running.
     Check,
     /// Time the hot paths (release build); performance targets live here.
@@ -114,6 +147,87 @@ fn real_main() -> Result<()> {
             }
         }
         Cmd::Test { args } => xtask::torch::test(&root, &args)?,
+        Cmd::RunJob {
+            id,
+            method,
+            seed,
+            profile,
+            budget,
+            out,
+            force,
+        } => {
+            let l = config::find(&root, &id)?;
+            if drivers::needs_torch(&l) {
+                anyhow::bail!("{id}: its driver trains networks and runs in the libtorch binary (xtask-torch run-job is not there yet); use `cargo xtask reproduce {id} --methods ... --seed {seed}`");
+            }
+            let opts = xtask::runner::Options {
+                profile,
+                seed_list: Some(vec![seed]),
+                budget: budget.map(|b| b as usize),
+                out,
+                methods: Some(vec![method]),
+                progress: false,
+                ..Default::default()
+            };
+            let (rec, ran) = xtask::runner::run_one(&root, l, &opts, force)?;
+            println!(
+                "{id}: {} seed {}: {} ({} curve points)",
+                rec.method,
+                rec.seed,
+                if ran {
+                    "ran"
+                } else {
+                    "valid record kept (--force reruns)"
+                },
+                rec.curve.len()
+            );
+        }
+        Cmd::VerifyResults { write } => {
+            let mut bad = 0;
+            for (id, v) in
+                xtask::verify::verify_results(&root, &drivers::Registry::builtin(), write)?
+            {
+                use xtask::verify::Verdict;
+                match v {
+                    Verdict::Same { files, records } => {
+                        println!(
+                            "ok       {id}  ({files} files re-rendered from {records} records)"
+                        )
+                    }
+                    Verdict::Skipped(why) => println!("skipped  {id}  ({why})"),
+                    Verdict::Differs { files } => {
+                        bad += 1;
+                        println!(
+                            "{}  {id}  {}",
+                            if write { "REWROTE " } else { "DIFFERS " },
+                            files.join(", ")
+                        )
+                    }
+                    Verdict::Failed(e) => {
+                        bad += 1;
+                        println!("FAILED   {id}  {e}")
+                    }
+                }
+            }
+            if bad > 0 && !write {
+                anyhow::bail!("{bad} experiment(s) differ from their committed records: `cargo xtask verify-results --write` regenerates them");
+            }
+        }
+        Cmd::MigrateRecords { id } => {
+            for (id, m) in
+                xtask::verify::migrate_records(&root, &drivers::Registry::builtin(), id.as_deref())?
+            {
+                println!(
+                    "{id}: {} upgraded, {} already current, {} refused",
+                    m.upgraded,
+                    m.current,
+                    m.refused.len()
+                );
+                for (p, why) in &m.refused {
+                    println!("  refused {}: {why}", p.display());
+                }
+            }
+        }
         Cmd::Check => {
             for l in config::discover(&root)? {
                 if drivers::needs_torch(&l) {
@@ -136,7 +250,10 @@ fn real_main() -> Result<()> {
             } else {
                 vec![config::find(&root, id)?]
             };
-            let mut deviations = 0;
+            let registry = drivers::Registry::builtin();
+            let mut counts = cli::ClaimCounts::default();
+            // The libtorch binary applies --strict to what it runs.
+            let torch_only = targets.iter().all(|l| registry.needs_torch(l));
             for l in targets {
                 let out = args.out.as_ref().map(|o| {
                     if id == "all" {
@@ -153,10 +270,10 @@ fn real_main() -> Result<()> {
                     xtask::torch::run_torch_binary(&root, &fwd, cuda)?;
                     continue;
                 }
-                deviations += cli::reproduce_and_report(&root, l, &args, out)?;
+                counts += cli::reproduce_and_report(&root, l, &args, out, &registry)?;
             }
-            if args.strict && deviations > 0 {
-                anyhow::bail!("{deviations} claim(s) deviate");
+            if args.strict && !torch_only {
+                counts.strict()?;
             }
         }
     }

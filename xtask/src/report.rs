@@ -624,17 +624,18 @@ fn figure(o: &Outcome, r: &Report) -> Option<String> {
     Some(svg::line_chart(&ax, &series, &markers))
 }
 
-/// Write every report file; returns the paths written.
-pub fn write(o: &Outcome) -> Result<(Report, Vec<PathBuf>)> {
+/// Every report file as (file name in the results folder, bytes), in the
+/// order they are written. `verify-results` compares these with the
+/// committed files.
+pub fn render(o: &Outcome) -> Result<(Report, Vec<(String, Vec<u8>)>)> {
     let r = build(o);
-    let mut written = vec![];
-    let md = markdown(o, &r);
-    let p = o.out.join("summary.md");
-    write_atomic(&p, md.as_bytes())?;
-    written.push(p);
-    let p = o.out.join("summary.json");
-    write_atomic(&p, serde_json::to_string_pretty(&r)?.as_bytes())?;
-    written.push(p);
+    let mut files = vec![
+        ("summary.md".to_string(), markdown(o, &r).into_bytes()),
+        (
+            "summary.json".to_string(),
+            serde_json::to_string_pretty(&r)?.into_bytes(),
+        ),
+    ];
     if r.methods.iter().any(|m| m.curve.is_some()) {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["method", "evals", "mean", "stderr", "median", "q25", "q75"])?;
@@ -653,18 +654,28 @@ pub fn write(o: &Outcome) -> Result<(Report, Vec<PathBuf>)> {
                 }
             }
         }
-        let p = o.out.join("curves.csv");
-        write_atomic(&p, &w.into_inner()?)?;
-        written.push(p);
+        files.push(("curves.csv".to_string(), w.into_inner()?));
     }
     if o.prepared.has_curves() {
         if let Some(svg) = figure(o, &r) {
-            let p = o.out.join("figure.svg");
-            write_atomic(&p, svg.as_bytes())?;
-            written.push(p);
+            files.push(("figure.svg".to_string(), svg.into_bytes()));
         }
     }
-    written.extend(o.prepared.extra_figures(&o.out)?);
+    for f in o.prepared.extra_figures(&o.records)? {
+        files.push((f.file, f.svg.into_bytes()));
+    }
+    Ok((r, files))
+}
+
+/// Write every report file; returns the paths written.
+pub fn write(o: &Outcome) -> Result<(Report, Vec<PathBuf>)> {
+    let (r, files) = render(o)?;
+    let mut written = vec![];
+    for (name, bytes) in files {
+        let p = o.out.join(name);
+        write_atomic(&p, &bytes)?;
+        written.push(p);
+    }
     Ok((r, written))
 }
 

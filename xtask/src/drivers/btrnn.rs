@@ -6,12 +6,11 @@
 //! `tt-lstm` (`ranks`: the d - 1 inner tensor-train ranks) or `bt-lstm`
 //! (`rank`: the core rank R of every mode, `blocks`: N).
 
-use super::{Driver, Prepared, RunOutput};
+use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use anyhow::Result;
 use btrnn::shapes::forward_macs;
 use btrnn::{lstm_layer_params, MapKind, Modes};
-use searchkit::rng::Stream;
 
 pub const ALGORITHMS: &[&str] = &["lstm", "tt-lstm", "bt-lstm"];
 
@@ -94,7 +93,8 @@ fn prepare_params(l: &Loaded) -> Result<Box<dyn Prepared>> {
 }
 
 impl Prepared for ParamTable {
-    fn run(&self, method: usize, _seed: u64, _budget: usize, _rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let method = ctx.method;
         let kind = &self.methods[method];
         let m = &self.modes;
         let ih = kind.params(m);

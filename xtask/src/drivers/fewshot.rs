@@ -1,14 +1,13 @@
 //! Drivers for the few-shot NAS experiments.
 
-use super::{Driver, Prepared, RunOutput, Table};
+use super::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
+use crate::store::RunRecord;
 use crate::svg;
 use anyhow::{bail, Result};
 use fewshot::{rank_quality, search, tables, Counting, Estimator};
 use searchkit::baselines::{RandomSearch, RegularizedEvolution};
 use searchkit::nasbench::nb201;
-use searchkit::rng::Stream;
-use std::path::{Path, PathBuf};
 
 pub fn rank_driver() -> Driver {
     Driver {
@@ -54,7 +53,8 @@ fn prepare_rank(l: &Loaded) -> Result<Box<dyn Prepared>> {
 }
 
 impl Prepared for Rank {
-    fn run(&self, method: usize, _seed: u64, _budget: usize, _rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let method = ctx.method;
         let q = rank_quality(self.estimators[method]);
         let mut out = RunOutput::default();
         out.scalars.insert("kendall_tau".into(), q.kendall_tau);
@@ -72,7 +72,7 @@ impl Prepared for Rank {
         false
     }
 
-    fn extra_figures(&self, out: &Path) -> Result<Vec<PathBuf>> {
+    fn extra_figures(&self, _records: &[(String, Vec<RunRecord>)]) -> Result<Vec<Figure>> {
         let t = tables();
         let panels: Vec<svg::Panel> = self
             .estimators
@@ -86,12 +86,10 @@ impl Prepared for Rank {
                 }
             })
             .collect();
-        let p = out.join("figure.svg");
-        crate::runner::write_atomic(
-            &p,
-            svg::scatter_panels("true accuracy (%)", "estimated accuracy (%)", &panels).as_bytes(),
-        )?;
-        Ok(vec![p])
+        Ok(vec![Figure {
+            file: "figure.svg".into(),
+            svg: svg::scatter_panels("true accuracy (%)", "estimated accuracy (%)", &panels),
+        }])
     }
 }
 
@@ -146,7 +144,8 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
 }
 
 impl Prepared for Search {
-    fn run(&self, method: usize, _seed: u64, budget: usize, mut rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let (algo, est, counting) = &self.methods[method];
         let space = nb201::space();
         let r = match algo {

@@ -1,7 +1,7 @@
 //! Driver for LA-MCTS's synthetic-function experiments: LA-MCTS with a
 //! sampler inside, against the plain samplers.
 
-use super::{Driver, Prepared, RunOutput, Table};
+use super::{Driver, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use anyhow::{bail, Result};
 use lamcts::{LaMcts, LaMctsConfig, SamplerKind, Ucb};
@@ -10,7 +10,6 @@ use searchkit::functions::{Synthetic, SYNTHETIC_NAMES};
 use searchkit::learn::{Gamma, KernelKind};
 use searchkit::optimizer::{run, Optimizer};
 use searchkit::problem::{Problem, Sense};
-use searchkit::rng::Stream;
 
 pub fn driver() -> Driver {
     Driver {
@@ -158,7 +157,8 @@ impl Prepared for Synth {
         }
     }
 
-    fn run(&self, method: usize, _seed: u64, budget: usize, mut rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
         let space = problem.space().clone();
         let mut opt: Box<dyn Optimizer<Vec<f64>>> = match &self.methods[method] {

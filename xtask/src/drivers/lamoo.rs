@@ -11,7 +11,7 @@
 //! reach it (`samples_to_target`, the budget when never reached) and whether
 //! it was reached (`reached_target`).
 
-use super::{Driver, Prepared, RunOutput, Table};
+use super::{Driver, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use anyhow::{bail, Result};
 use lamoo::{qehvi_region, CmaEsRegion, Cp, LaMoo, LaMooConfig, RandomRegion, Selection};
@@ -364,7 +364,8 @@ impl Moo {
 }
 
 impl Prepared for Moo {
-    fn run(&self, method: usize, _seed: u64, budget: usize, rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         match &self.spec {
             Spec::BraninCurrin => self.run_on(&BraninCurrin::new(), method, budget, rng),
             Spec::VehicleSafety => self.run_on(&VehicleSafety::new(), method, budget, rng),

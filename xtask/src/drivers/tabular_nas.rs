@@ -1,7 +1,7 @@
 //! Driver for LaNAS and AlphaX: search a tabular NAS benchmark until its global
 //! optimum is sampled.
 
-use super::{Driver, Prepared, RunOutput};
+use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use alphax::{AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
 use anyhow::{bail, Result};
@@ -11,7 +11,6 @@ use searchkit::nasbench::nb201::Metric;
 use searchkit::nasbench::tabular::{
     random_search, regularized_evolution, Nb101Index, SampleLog, Tabular,
 };
-use searchkit::rng::Stream;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -287,7 +286,8 @@ impl Prepared for Search {
         self.missing.clone()
     }
 
-    fn run(&self, method: usize, _seed: u64, budget: usize, mut rng: Stream) -> Result<RunOutput> {
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let Tab { tab, index } = self.table()?;
         let log: SampleLog = match &self.methods[method] {
             Algo::Lanas(cfg) => lanas::search(tab, cfg, budget, &mut rng),
