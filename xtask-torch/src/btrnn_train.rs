@@ -15,7 +15,7 @@ use btrnn::data::{fashion_mnist_subset, load_ucf11, make_clips, ClipSpec, Clips}
 use btrnn::model::{train, GateActivation, LstmClassifier, TrainConfig};
 use btrnn::{MapKind, Modes};
 use searchkit::rng::Stream;
-use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, OnceLock};
 use tch::nn;
 use xtask::config::{Loaded, Params};
@@ -211,6 +211,18 @@ fn mean_column(runs: &[RunRecord], column: &str) -> Option<Vec<f64>> {
 }
 
 impl Prepared for TrainExp {
+    /// The UCF11 frames' content digest (the embedded Fashion-MNIST subset
+    /// is part of the code).
+    fn inputs(&self) -> Result<Vec<(String, String)>> {
+        match &self.data {
+            DataSpec::Ucf11 { dir, .. } if dir.exists() => Ok(vec![(
+                "ucf11_dir".to_string(),
+                xtask::drivers::digest_path(dir)?,
+            )]),
+            _ => Ok(vec![]),
+        }
+    }
+
     /// `figure-loss.svg`: the mean training loss against epochs (the
     /// convergence panel of the paper's figure).
     fn extra_figures(&self, records: &[(String, Vec<RunRecord>)]) -> Result<Vec<Figure>> {

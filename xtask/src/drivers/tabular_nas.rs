@@ -286,6 +286,21 @@ impl Prepared for Search {
         self.missing.clone()
     }
 
+    /// The NB-101 tfrecord's content digest: records computed from another
+    /// file (a partial download, another release) are not reused.
+    fn inputs(&self) -> Result<Vec<(String, String)>> {
+        match &self.bench {
+            Bench::Nb101 { path, .. } => {
+                let file = nb101::locate(path.as_deref())?;
+                Ok(vec![(
+                    nb101::CONFIG_KEY.to_string(),
+                    super::digest_path(&file)?,
+                )])
+            }
+            Bench::Nb201(_) => Ok(vec![]),
+        }
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let Tab { tab, index } = self.table()?;
