@@ -14,11 +14,11 @@
 //! Entry points:
 //! - [`LaMcts`]: the ask/tell [`Optimizer`](searchkit::optimizer::Optimizer) (maximises; the run loop hands it
 //!   `-f` for minimised problems), configured by [`LaMctsConfig`]. It is
-//!   core's learned-partition search
-//!   ([`PartitionSearch`]) with
-//!   LA-MCTS's pieces: 2-means labels, SVM boundaries, mean values, descent
-//!   by UCB with a coin on ties, a Latin-hypercube start, and one
-//!   rejection-sampled point when the sampler proposes none;
+//!   core's learned-partition search ([`PartitionSearch`]) with LA-MCTS's
+//!   pieces: 2-means labels, SVM boundaries, mean values, descent by UCB
+//!   with a coin on ties, a Latin-hypercube start, the region kept while the
+//!   sampler is in an episode, and one rejection-sampled point when the
+//!   sampler proposes none;
 //! - the in-region solver is a [`LeafSampler`]: core's [`RandomRegion`] and
 //!   [`CmaEsRegion`] (episodes), and LA-MCTS's own [`BoRegion`] (GP-EI,
 //!   [`propose_ei_in_region`]) and [`TurboRegion`] (TuRBO-1), by name through

@@ -19,11 +19,11 @@
 //!   objectives), configured by [`LaMooConfig`] (the authors' defaults) and a
 //!   reference point ([`LaMoo::with_reference`]; [`LaMoo::for_problem`] takes
 //!   the problem's). It is core's learned-partition search
-//!   ([`PartitionSearch`]) with
-//!   LaMOO's pieces: [`DominanceLabeller`], SVM boundaries,
-//!   [`HypervolumeScore`], leaf or path selection ([`selector`]), a
-//!   scrambled-Sobol start, [`Cp::HvFraction`], and `batch` Latin-hypercube
-//!   rejection-sampled points when the sampler proposes none;
+//!   ([`PartitionSearch`]) with LaMOO's pieces: [`DominanceLabeller`], SVM
+//!   boundaries, [`HypervolumeScore`], leaf or path selection
+//!   ([`selector`]), a scrambled-Sobol start, [`Cp::HvFraction`], clipping
+//!   to the box, and `batch` Latin-hypercube rejection-sampled points when
+//!   the sampler proposes none;
 //! - the in-region solver is a [`LeafSampler`]: core's [`RandomRegion`]
 //!   ([`random_region`] is the code's) and [`CmaEsRegion`] ([`cmaes_region`]
 //!   is the code's), and [`ProposerRegion`], which takes any
