@@ -184,6 +184,8 @@ pub enum LaMooError {
         "LaMOO: problem `{0}` defines no reference point; pass one to `LaMoo::with_reference`"
     )]
     NoReference(String),
+    #[error("LaMOO: needs a reference point; build it with `LaMoo::with_reference` or `LaMoo::for_problem`")]
+    MissingReference,
 }
 
 impl From<SearchError> for LaMooError {
@@ -192,6 +194,7 @@ impl From<SearchError> for LaMooError {
             SearchError::Dimension => LaMooError::Dimension,
             SearchError::Reference(r) => LaMooError::Reference(r),
             SearchError::NoReference(p) => LaMooError::NoReference(p),
+            SearchError::MissingReference => LaMooError::MissingReference,
         }
     }
 }

@@ -425,8 +425,11 @@ fn bad_config_is_refused_clearly() {
     assert!(err(LaMooConfig { svm_c: 0.0, ..d() }).contains("`svm_c`"));
     let e = LaMoo::with_reference(space.clone(), vec![1.0], d(), random_region()).unwrap_err();
     assert!(e.to_string().contains("reference point"));
-    let e = LaMoo::with_reference(space, vec![0.0, f64::NAN], d(), random_region()).unwrap_err();
+    let e = LaMoo::with_reference(space.clone(), vec![0.0, f64::NAN], d(), random_region())
+        .unwrap_err();
     assert!(matches!(e, LaMooError::Reference(_)));
+    let e = LaMoo::new(space.clone(), d(), random_region()).unwrap_err();
+    assert_eq!(e, LaMooError::MissingReference);
     assert!(LaMooConfig::default().validate().is_ok());
 }
 

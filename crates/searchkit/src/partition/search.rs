@@ -146,6 +146,10 @@ pub enum SearchError {
     Reference(Vec<f64>),
     #[error("problem `{0}` defines no reference point; pass one to `with_reference`")]
     NoReference(String),
+    #[error(
+        "this search needs a reference point; build it with `with_reference` or `for_problem`"
+    )]
+    MissingReference,
 }
 
 /// A paper's configuration of the search: validated, it gives the tree's
@@ -229,7 +233,7 @@ impl<C: Preset, P: LeafSampler> PartitionSearch<C, P> {
     /// The search `config` describes on `space`, with `sampler` proposing
     /// inside regions and no reference point.
     pub fn new(space: BoxSpace, config: C, sampler: P) -> Result<Self, C::Error> {
-        Self::build(space, None, config, sampler, "(none given)")
+        Self::build(space, None, config, sampler, None)
     }
 
     /// [`PartitionSearch::new`] with hypervolumes w.r.t. `reference`
@@ -240,7 +244,7 @@ impl<C: Preset, P: LeafSampler> PartitionSearch<C, P> {
         config: C,
         sampler: P,
     ) -> Result<Self, C::Error> {
-        Self::build(space, Some(reference), config, sampler, "(none given)")
+        Self::build(space, Some(reference), config, sampler, None)
     }
 
     /// The search on `problem`'s box with its reference point, if it has one.
@@ -258,7 +262,7 @@ impl<C: Preset, P: LeafSampler> PartitionSearch<C, P> {
             reference,
             config,
             sampler,
-            &problem.name(),
+            Some(problem.name()),
         )
     }
 
@@ -267,7 +271,7 @@ impl<C: Preset, P: LeafSampler> PartitionSearch<C, P> {
         reference: Option<Vec<f64>>,
         config: C,
         sampler: P,
-        problem: &str,
+        problem: Option<String>,
     ) -> Result<Self, C::Error> {
         config.validate()?;
         if space.dim() == 0 {
@@ -275,7 +279,13 @@ impl<C: Preset, P: LeafSampler> PartitionSearch<C, P> {
         }
         if config.needs_reference() {
             match &reference {
-                None => return Err(SearchError::NoReference(problem.into()).into()),
+                None => {
+                    return Err(match problem {
+                        Some(p) => SearchError::NoReference(p),
+                        None => SearchError::MissingReference,
+                    }
+                    .into())
+                }
                 Some(r) if r.len() < 2 || r.iter().any(|v| !v.is_finite()) => {
                     return Err(SearchError::Reference(r.clone()).into())
                 }

@@ -370,7 +370,7 @@ fn partition_search_refuses_bad_setups() {
     s.settings.needs_reference = true;
     let space = BoxSpace::cube(2, 0.0, 1.0);
     let e = PartitionSearch::new(space.clone(), s.clone(), RandomRegion::default()).unwrap_err();
-    assert!(matches!(e, SearchError::NoReference(_)), "{e}");
+    assert_eq!(e, SearchError::MissingReference);
     let e =
         PartitionSearch::with_reference(space, vec![0.0], s, RandomRegion::default()).unwrap_err();
     assert_eq!(e, SearchError::Reference(vec![0.0]));
