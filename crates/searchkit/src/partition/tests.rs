@@ -303,9 +303,18 @@ fn setup(design: InitialDesign, batch: usize) -> Setup<KMeansLabeller, SvmLearne
     }
 }
 
+fn bowl_values(xs: Vec<Vec<f64>>) -> Vec<crate::optimizer::Evaluated<Vec<f64>>> {
+    xs.into_iter()
+        .map(|x| crate::optimizer::Evaluated {
+            y: vec![bowl(&x)],
+            x,
+        })
+        .collect()
+}
+
 #[test]
 fn partition_search_runs_and_falls_back_when_the_sampler_is_empty() {
-    use crate::optimizer::{Evaluated, Optimizer};
+    use crate::optimizer::Optimizer;
     struct Nothing;
     impl LeafSampler for Nothing {
         fn name(&self) -> String {
@@ -324,14 +333,7 @@ fn partition_search_runs_and_falls_back_when_the_sampler_is_empty() {
             let xs = opt.ask(&mut rng);
             assert_eq!(xs.len(), if k == 0 { 12 } else { 3 });
             assert!(xs.iter().all(|x| space.contains(x)));
-            let told: Vec<Evaluated<Vec<f64>>> = xs
-                .into_iter()
-                .map(|x| Evaluated {
-                    y: vec![bowl(&x)],
-                    x,
-                })
-                .collect();
-            opt.tell(&told, &mut rng);
+            opt.tell(&bowl_values(xs), &mut rng);
         }
         assert_eq!(opt.rebuilds(), 5);
         assert_eq!(opt.samples().len(), 27);
@@ -344,14 +346,7 @@ fn partition_search_runs_and_falls_back_when_the_sampler_is_empty() {
     .unwrap();
     let mut rng = Stream::root("run");
     let first = random.ask(&mut rng);
-    let told: Vec<Evaluated<Vec<f64>>> = first
-        .into_iter()
-        .map(|x| Evaluated {
-            y: vec![bowl(&x)],
-            x,
-        })
-        .collect();
-    random.tell(&told, &mut rng);
+    random.tell(&bowl_values(first), &mut rng);
     let xs = random.ask(&mut rng);
     assert_eq!(xs.len(), 2);
     assert!(xs.iter().all(|x| random.region().unwrap().contains(x)));
