@@ -67,7 +67,7 @@ fn front(n: usize, m: usize) -> Vec<Vec<f64>> {
 ///
 /// LA-MCTS-BO's in-region sampler with the authors' refit schedule: GP
 /// hyperparameters fitted from the default start at every iteration.
-fn code_refit_bo() -> Box<dyn lamcts::RegionSampler> {
+fn code_refit_bo() -> Box<dyn lamcts::LeafSampler> {
     let mut s = lamcts::BoRegion::default();
     s.refit_every = 1;
     s.warm_iters = 0;
@@ -112,7 +112,7 @@ fn real_run_xs() -> Vec<Vec<f64>> {
 
 /// [`LAMCTS_CYCLE`] LA-MCTS iterations (tree rebuild + in-region proposal)
 /// with the `told` samples of Ackley-20 already told.
-fn lamcts_iteration(told: Told, sampler: Box<dyn lamcts::RegionSampler>) -> Box<dyn FnMut()> {
+fn lamcts_iteration(told: Told, sampler: Box<dyn lamcts::LeafSampler>) -> Box<dyn FnMut()> {
     use searchkit::optimizer::{Evaluated, Optimizer};
     use searchkit::problem::Problem;
     let problem = searchkit::functions::Ackley::new(20);

@@ -12,13 +12,19 @@
 //! regions mitigates over-exploration in high dimensions.
 //!
 //! Entry points:
-//! - [`LaMcts`]: the ask/tell [`Optimizer`] (maximises; the run loop hands it
-//!   `-f` for minimised problems), configured by [`LaMctsConfig`];
-//! - [`RegionSampler`]: the in-region solver, with [`RandomRegion`] and
-//!   [`CmaEsRegion`], [`BoRegion`] (GP-EI) and [`TurboRegion`] (TuRBO-1), by
-//!   name through [`SamplerKind`];
-//! - the tree itself is [`searchkit::partition`], shared with LaNAS, LaMOO
-//!   and PlaLaM.
+//! - [`LaMcts`]: the ask/tell [`Optimizer`](searchkit::optimizer::Optimizer) (maximises; the run loop hands it
+//!   `-f` for minimised problems), configured by [`LaMctsConfig`]. It is
+//!   core's learned-partition search ([`PartitionSearch`]) with LA-MCTS's
+//!   pieces: 2-means labels, SVM boundaries, mean values, descent by UCB
+//!   with a coin on ties, a Latin-hypercube start, the region kept while the
+//!   sampler is in an episode, and one rejection-sampled point when the
+//!   sampler proposes none;
+//! - the in-region solver is a [`LeafSampler`]: core's [`RandomRegion`] and
+//!   [`CmaEsRegion`] (episodes), and LA-MCTS's own [`BoRegion`] (GP-EI,
+//!   [`propose_ei_in_region`]) and [`TurboRegion`] (TuRBO-1), by name through
+//!   [`SamplerKind`];
+//! - the tree and the loop are [`searchkit::partition`], shared with LaMOO
+//!   (LaNAS and PlaLaM plug in the same way).
 //!
 //! ```
 //! use lamcts::{LaMcts, LaMctsConfig, RandomRegion};
@@ -67,25 +73,23 @@
 //! real run's 1,000 (43-47x).
 
 mod model_samplers;
-mod sampler;
+mod region_ei;
 
 #[cfg(test)]
 mod tests;
 
 pub use model_samplers::{BoRegion, SamplerKind, TurboRegion};
-pub use sampler::{
-    CmaEsRegion, CmaEsSettings, CmaStart, RandomRegion, RegionContext, RegionSampler,
+pub use region_ei::{propose_ei_in_region, region_sobol_samples, REGION_POINTS_PER_SEED};
+pub use searchkit::partition::{
+    CmaEsRegion, CmaEsSettings, CmaStart, LeafContext, LeafSampler, RandomDraw, RandomRegion, Ucb,
 };
-pub use searchkit::partition::Ucb;
 
 use searchkit::learn::{Gamma, KernelKind, SvcParams};
-use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::partition::{
-    KMeansLabeller, MeanValue, Partitioner, Region, RegionSampling, Samples, SvmLearner, Tree,
-    TreeConfig, TreeConfigError,
+    Cp, InitialDesign, KMeansLabeller, MeanValue, PartitionSearch, Partitioner, Preset,
+    RegionSampling, SearchError, SearchSettings, Selector, Setup, SvmLearner, TreeConfig,
+    TreeConfigError,
 };
-use searchkit::rng::Stream;
-use searchkit::space::{BoxSpace, Space};
 
 /// LA-MCTS settings; defaults are the code's `MCTS.__init__` and README.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,6 +178,25 @@ impl LaMctsConfig {
             max_nodes: self.max_nodes,
         }
     }
+
+    /// The partitioner these settings describe.
+    pub fn partitioner(&self) -> LaMctsPartitioner {
+        let mut labeller = KMeansLabeller::default();
+        labeller.kmeans.n_init = self.kmeans_restarts;
+        Partitioner {
+            labeller,
+            learner: SvmLearner {
+                params: SvcParams {
+                    kernel: self.kernel,
+                    gamma: self.gamma,
+                    c: self.svm_c,
+                    ..SvcParams::default()
+                },
+            },
+            score: MeanValue { objective: 0 },
+            config: self.tree_config(),
+        }
+    }
 }
 
 /// Why [`LaMcts::new`] refused a configuration.
@@ -191,164 +214,65 @@ pub enum LaMctsError {
     Dimension,
     #[error("LA-MCTS: {0}")]
     Tree(#[from] TreeConfigError),
+    #[error("LA-MCTS: {0}")]
+    Setup(SearchError),
+}
+
+impl From<SearchError> for LaMctsError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Dimension => LaMctsError::Dimension,
+            e => LaMctsError::Setup(e),
+        }
+    }
 }
 
 /// The LA-MCTS partitioner: 2-means labels, SVM boundaries, mean values.
 pub type LaMctsPartitioner = Partitioner<KMeansLabeller, SvmLearner, MeanValue>;
 
-/// LA-MCTS as an ask/tell optimiser over a box.
+/// LA-MCTS as an ask/tell optimiser over a box: core's
+/// [`PartitionSearch`] with [`LaMctsConfig`] as its preset, built by
+/// `LaMcts::new(space, config, sampler)`.
 ///
 /// The first ask returns the `init` Latin-hypercube points. Every later ask
 /// rebuilds the tree from all samples and selects a leaf by UCB (unless the
 /// sampler is in an episode, which keeps its region), then returns the
-/// sampler's batch. All draws come from children of the run's stream
-/// indexed by the ask, so runs are reproducible.
-pub struct LaMcts<S: RegionSampler = RandomRegion> {
-    space: BoxSpace,
-    config: LaMctsConfig,
-    partitioner: LaMctsPartitioner,
-    sampler: S,
-    samples: Samples,
-    asks: u64,
-    tree: Option<Tree>,
-    region: Option<Region>,
-    rebuilds: usize,
-    /// Whether the last batch came from the sampler (not init or fallback).
-    from_sampler: bool,
-}
+/// sampler's batch (one rejection-sampled point of the region if it is
+/// empty). All draws come from children of the run's stream indexed by the
+/// ask, so runs are reproducible.
+pub type LaMcts<S = RandomRegion> = PartitionSearch<LaMctsConfig, S>;
 
-impl<S: RegionSampler> std::fmt::Debug for LaMcts<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LaMcts")
-            .field("config", &self.config)
-            .field("sampler", &self.sampler.name())
-            .field("samples", &self.samples.len())
-            .field("rebuilds", &self.rebuilds)
-            .finish()
+impl Preset for LaMctsConfig {
+    type Labeller = KMeansLabeller;
+    type Learner = SvmLearner;
+    type Score = MeanValue;
+    type Error = LaMctsError;
+
+    fn validate(&self) -> Result<(), LaMctsError> {
+        LaMctsConfig::validate(self)
     }
-}
 
-impl<S: RegionSampler> LaMcts<S> {
-    /// LA-MCTS on `space` with `sampler` proposing inside regions.
-    pub fn new(space: BoxSpace, config: LaMctsConfig, sampler: S) -> Result<Self, LaMctsError> {
-        config.validate()?;
-        if space.dim() == 0 {
-            return Err(LaMctsError::Dimension);
-        }
-        let mut labeller = KMeansLabeller::default();
-        labeller.kmeans.n_init = config.kmeans_restarts;
-        let partitioner = Partitioner {
-            labeller,
-            learner: SvmLearner {
-                params: SvcParams {
-                    kernel: config.kernel,
-                    gamma: config.gamma,
-                    c: config.svm_c,
-                    ..SvcParams::default()
-                },
+    fn needs_reference(&self) -> bool {
+        false
+    }
+
+    fn setup(&self, _reference: Option<&[f64]>) -> Setup<KMeansLabeller, SvmLearner, MeanValue> {
+        Setup {
+            partitioner: self.partitioner(),
+            settings: SearchSettings {
+                name: "lamcts".into(),
+                init: self.init,
+                design: InitialDesign::LatinHypercube,
+                // One point per iteration, as the code's BO sampler; the
+                // fallback draws one too.
+                batch: 1,
+                cp: Cp::Fixed(self.cp),
+                selector: Selector::descent(),
+                fallback: RegionSampling::default(),
+                clip: false,
+                episodes: true,
+                needs_reference: false,
             },
-            score: MeanValue { objective: 0 },
-            config: config.tree_config(),
-        };
-        Ok(Self {
-            space,
-            config,
-            partitioner,
-            sampler,
-            samples: Samples::new(),
-            asks: 0,
-            tree: None,
-            region: None,
-            rebuilds: 0,
-            from_sampler: false,
-        })
-    }
-
-    pub fn config(&self) -> &LaMctsConfig {
-        &self.config
-    }
-    /// Every sample told so far (values maximised).
-    pub fn samples(&self) -> &Samples {
-        &self.samples
-    }
-    /// The tree of the last rebuild.
-    pub fn tree(&self) -> Option<&Tree> {
-        self.tree.as_ref()
-    }
-    /// The region of the last ask.
-    pub fn region(&self) -> Option<&Region> {
-        self.region.as_ref()
-    }
-    /// How many times the tree was rebuilt.
-    pub fn rebuilds(&self) -> usize {
-        self.rebuilds
-    }
-    pub fn sampler(&self) -> &S {
-        &self.sampler
-    }
-    /// The best sample so far and its (maximised) value.
-    pub fn best(&self) -> Option<(&[f64], f64)> {
-        self.samples
-            .best()
-            .map(|i| (self.samples.xs[i].as_slice(), self.samples.value(i)))
-    }
-}
-
-impl<S: RegionSampler> Optimizer<Vec<f64>> for LaMcts<S> {
-    fn name(&self) -> String {
-        format!("lamcts-{}", self.sampler.name())
-    }
-
-    fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
-        let k = self.asks;
-        self.asks += 1;
-        self.from_sampler = false;
-        if self.samples.is_empty() {
-            return self
-                .space
-                .latin_hypercube(self.config.init, &mut rng.child("init"));
-        }
-        let keep = self.sampler.in_episode() && self.region.is_some();
-        if !keep {
-            let tree = self
-                .partitioner
-                .build(&self.samples, &rng.child_n("tree", k));
-            self.region = Some(tree.select(&mut rng.child_n("select", k)));
-            self.tree = Some(tree);
-            self.rebuilds += 1;
-        }
-        let (region, tree) = (
-            self.region.as_ref().expect("set above"),
-            self.tree.as_ref().expect("set with the region"),
-        );
-        let ctx = RegionContext {
-            region,
-            samples: &self.samples,
-            space: &self.space,
-            tree,
-        };
-        let xs = self.sampler.propose(&ctx, &mut rng.child_n("propose", k));
-        if !xs.is_empty() {
-            self.from_sampler = true;
-            return xs;
-        }
-        region.sample(
-            1,
-            &self.space,
-            &self.samples,
-            &RegionSampling::default(),
-            &mut rng.child_n("fallback", k),
-        )
-    }
-
-    fn tell(&mut self, evaluated: &[Evaluated<Vec<f64>>], _rng: &mut Stream) {
-        let values: Vec<f64> = evaluated.iter().map(|e| e.y[0]).collect();
-        if self.from_sampler {
-            let xs: Vec<Vec<f64>> = evaluated.iter().map(|e| e.x.clone()).collect();
-            self.sampler.observe(&xs, &values);
-        }
-        for (e, v) in evaluated.iter().zip(values) {
-            self.samples.push(e.x.clone(), vec![v]);
         }
     }
 }

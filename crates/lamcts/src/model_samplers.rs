@@ -1,15 +1,14 @@
 //! The model-based samplers of the LA-MCTS code: GP-EI (`propose_samples_bo`)
 //! and TuRBO-1 (`propose_samples_turbo`) inside the selected region.
 
-use crate::sampler::{RandomRegion, RegionContext, RegionSampler};
-use searchkit::baselines::{
-    incumbent_mean, propose_ei_in_region, region_sobol_samples, Turbo1, TurboConfig,
-};
+use crate::region_ei::{propose_ei_in_region, region_sobol_samples};
+use searchkit::baselines::{incumbent_mean, Turbo1, TurboConfig};
 use searchkit::learn::{GpConfig, RefitSchedule};
 use searchkit::optimizer::{Evaluated, Optimizer};
+use searchkit::partition::{CmaEsRegion, LeafContext, LeafSampler, RandomRegion};
 use searchkit::rng::Stream;
 
-fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
+fn unit_data(ctx: &LeafContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
     let xs = ctx
         .samples
         .xs
@@ -20,16 +19,16 @@ fn unit_data(ctx: &RegionContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
     (xs, ys)
 }
 
-/// The selected leaf's samples, in the unit cube: the centres candidates
-/// are grown around.
 /// Which unit-cube points lie in the selected region (one batched test of
 /// the path's classifiers).
-fn in_region(ctx: &RegionContext<'_>, us: &[Vec<f64>]) -> Vec<bool> {
+fn in_region(ctx: &LeafContext<'_>, us: &[Vec<f64>]) -> Vec<bool> {
     let xs: Vec<Vec<f64>> = us.iter().map(|u| ctx.space.from_unit(u)).collect();
     ctx.region.contains_batch(&xs)
 }
 
-fn leaf_seeds(ctx: &RegionContext<'_>, xs_unit: &[Vec<f64>]) -> Vec<Vec<f64>> {
+/// The selected leaf's samples, in the unit cube: the centres candidates
+/// are grown around.
+fn leaf_seeds(ctx: &LeafContext<'_>, xs_unit: &[Vec<f64>]) -> Vec<Vec<f64>> {
     ctx.region
         .indices()
         .iter()
@@ -85,12 +84,12 @@ impl Default for BoRegion {
     }
 }
 
-impl RegionSampler for BoRegion {
+impl LeafSampler for BoRegion {
     fn name(&self) -> String {
         "bo".into()
     }
 
-    fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
+    fn propose(&mut self, ctx: &LeafContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
         let (xs, ys) = unit_data(ctx);
         let fitted = self.refit.fit(
             &xs,
@@ -161,12 +160,12 @@ impl Default for TurboRegion {
     }
 }
 
-impl RegionSampler for TurboRegion {
+impl LeafSampler for TurboRegion {
     fn name(&self) -> String {
         "turbo".into()
     }
 
-    fn propose(&mut self, ctx: &RegionContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
+    fn propose(&mut self, ctx: &LeafContext<'_>, rng: &mut Stream) -> Vec<Vec<f64>> {
         if let Episode::Search(t) = &mut self.state {
             let xs = t.ask(rng);
             if !xs.is_empty() && !t.collapsed() {
@@ -198,7 +197,8 @@ impl RegionSampler for TurboRegion {
         init
     }
 
-    fn observe(&mut self, xs: &[Vec<f64>], values: &[f64]) {
+    fn observe(&mut self, xs: &[Vec<f64>], ys: &[Vec<f64>]) {
+        let values: Vec<f64> = ys.iter().map(|y| y[0]).collect();
         match &mut self.state {
             Episode::Init {
                 pending,
@@ -216,7 +216,7 @@ impl RegionSampler for TurboRegion {
             Episode::Search(t) => {
                 let told: Vec<Evaluated<Vec<f64>>> = xs
                     .iter()
-                    .zip(values)
+                    .zip(&values)
                     .map(|(x, &y)| Evaluated {
                         x: x.clone(),
                         y: vec![y],
@@ -263,10 +263,10 @@ impl SamplerKind {
     }
 
     /// A sampler with the code's defaults.
-    pub fn build(self) -> Box<dyn RegionSampler> {
+    pub fn build(self) -> Box<dyn LeafSampler> {
         match self {
             Self::Random => Box::new(RandomRegion::default()),
-            Self::CmaEs => Box::new(crate::CmaEsRegion::new(crate::CmaEsSettings::default())),
+            Self::CmaEs => Box::new(CmaEsRegion::default()),
             Self::Bo => Box::new(BoRegion::default()),
             Self::Turbo => Box::new(TurboRegion::default()),
         }

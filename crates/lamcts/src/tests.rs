@@ -2,7 +2,10 @@ use super::*;
 use searchkit::baselines::RandomSearch;
 use searchkit::functions::Ackley;
 use searchkit::optimizer::run;
+use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::problem::Problem;
+use searchkit::rng::Stream;
+use searchkit::space::BoxSpace;
 
 fn best_raw(trace: &searchkit::optimizer::Trace<Vec<f64>>) -> f64 {
     trace

@@ -14,19 +14,27 @@
 //! iteration.
 //!
 //! Entry points:
-//! - [`LaMoo`]: the ask/tell [`Optimizer`] over a box (objective vectors
-//!   maximised; the run loop orients minimised objectives), configured by
-//!   [`LaMooConfig`] (the authors' defaults) and a reference point;
-//!   [`LaMoo::for_problem`] takes the problem's;
-//! - [`MooSampler`]: the in-region solver: [`RandomRegion`], [`CmaEsRegion`],
-//!   and [`ProposerRegion`], which takes any [`BatchProposer`] of qEHVI's
-//!   shape; [`qehvi_region`] is LaMOO+qEHVI (core's
-//!   [`searchkit::baselines::propose_qehvi`], restarts inside the region);
-//! - the tree pieces: [`DominanceLabeller`], [`HypervolumeScore`],
-//!   [`Selection`]; the tree itself is [`searchkit::partition`].
+//! - [`LaMoo`]: the ask/tell [`Optimizer`](searchkit::optimizer::Optimizer)
+//!   over a box (objective vectors maximised; the run loop orients minimised
+//!   objectives), configured by [`LaMooConfig`] (the authors' defaults) and a
+//!   reference point ([`LaMoo::with_reference`]; [`LaMoo::for_problem`] takes
+//!   the problem's). It is core's learned-partition search
+//!   ([`PartitionSearch`]) with LaMOO's pieces: [`DominanceLabeller`], SVM
+//!   boundaries, [`HypervolumeScore`], leaf or path selection
+//!   ([`selector`]), a scrambled-Sobol start, [`Cp::HvFraction`], clipping
+//!   to the box, and `batch` Latin-hypercube rejection-sampled points when
+//!   the sampler proposes none;
+//! - the in-region solver is a [`LeafSampler`]: core's [`RandomRegion`]
+//!   ([`random_region`] is the code's) and [`CmaEsRegion`] ([`cmaes_region`]
+//!   is the code's), and [`ProposerRegion`], which takes any
+//!   [`BatchProposer`] of qEHVI's shape; [`qehvi_region`] is LaMOO+qEHVI
+//!   (core's [`searchkit::baselines::propose_qehvi`], restarts inside the
+//!   region);
+//! - the tree and the loop are [`searchkit::partition`], shared with LA-MCTS
+//!   (LaNAS and PlaLaM plug in the same way).
 //!
 //! ```
-//! use lamoo::{LaMoo, LaMooConfig, RandomRegion};
+//! use lamoo::{random_region, LaMoo, LaMooConfig};
 //! use searchkit::prelude::*;
 //!
 //! // Two conflicting objectives on the unit square (both maximised).
@@ -45,7 +53,7 @@
 //!
 //! let problem = TwoBowls(BoxSpace::cube(2, 0.0, 1.0));
 //! let config = LaMooConfig { cp: lamoo::Cp::HvFraction(0.1), ..LaMooConfig::default() };
-//! let mut opt = LaMoo::for_problem(&problem, config, RandomRegion::default()).unwrap();
+//! let mut opt = LaMoo::for_problem(&problem, config, random_region()).unwrap();
 //! let mut rng = Stream::for_run("doc", "lamoo", 0);
 //! let trace = run(&problem, &mut opt, 40, &mut rng, &mut []);
 //! assert_eq!(trace.len(), 40);
@@ -81,48 +89,22 @@ mod sampler;
 #[cfg(test)]
 mod tests;
 
-pub use partition::{
-    node_ucb, node_value, relaxations, select_node, select_region, DominanceLabeller,
-    HypervolumeScore, Selection,
-};
+pub use partition::{selector, DominanceLabeller, HypervolumeScore};
 pub use sampler::{
-    qehvi_region, rank_by_point_hypervolume, BatchProposer, CmaEsRegion, InRegion, MooContext,
-    MooSampler, ProposerRegion, QehviProposer, RandomRegion,
+    cmaes_region, qehvi_region, random_region, BatchProposer, InRegion, ProposerRegion,
+    QehviProposer,
 };
 pub use searchkit::learn::{Gamma, KernelKind};
-pub use searchkit::partition::Ucb;
+pub use searchkit::partition::{
+    rank_by_point_hypervolume, CmaEsRegion, Cp, FreshCmaEs, LeafContext, LeafSampler, RandomRegion,
+    Selection, Ucb,
+};
 
 use searchkit::learn::SvcParams;
-use searchkit::optimizer::{Evaluated, Optimizer};
-use searchkit::pareto::hypervolume;
 use searchkit::partition::{
-    Partitioner, Region, RegionSampling, Samples, SvmLearner, Tree, TreeConfig,
+    InitialDesign, PartitionSearch, Partitioner, Preset, RegionSampling, SearchError,
+    SearchSettings, Setup, SvmLearner, TreeConfig,
 };
-use searchkit::problem::Problem;
-use searchkit::qmc::sobol_from;
-use searchkit::rng::Stream;
-use searchkit::space::{BoxSpace, Space};
-
-/// The exploration constant of UCB.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Cp {
-    /// A fixed value (the code's `--cp`, 6). Six is about 10% of the
-    /// maximum hypervolume of BraninCurrin (59.36, `_max_hv` in the vendored
-    /// `botorch_lamcts/botorch/test_functions/multi_objective.py`), the
-    /// problem the code is set up for; on problems with a much smaller
-    /// hypervolume it makes UCB all exploration.
-    Fixed(f64),
-    /// This fraction of the hypervolume of all samples, recomputed every
-    /// iteration (the README: "Cp can be dynamically set to 10% of the
-    /// hypervolume of current samples in each search iteration").
-    HvFraction(f64),
-}
-
-impl Default for Cp {
-    fn default() -> Self {
-        Cp::Fixed(6.0)
-    }
-}
 
 /// LaMOO settings; defaults are the authors' code (see the crate docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -131,7 +113,12 @@ pub struct LaMooConfig {
     pub init: usize,
     /// Points proposed per iteration (`--sample_num`, 5).
     pub batch: usize,
-    /// UCB exploration constant (`--cp`, 6).
+    /// UCB exploration constant (`--cp`, 6). Six is about 10% of the
+    /// maximum hypervolume of BraninCurrin (59.36, `_max_hv` in the vendored
+    /// `botorch_lamcts/botorch/test_functions/multi_objective.py`), the
+    /// problem the code is set up for; on problems with a much smaller
+    /// hypervolume it makes UCB all exploration ([`Cp::HvFraction`] scales
+    /// with the hypervolume).
     pub cp: Cp,
     /// A node with more samples than this is split (15, `Node.update_bag`).
     pub leaf_size: usize,
@@ -156,7 +143,7 @@ impl Default for LaMooConfig {
         Self {
             init: 10,
             batch: 5,
-            cp: Cp::default(),
+            cp: Cp::Fixed(6.0),
             leaf_size: 15,
             max_nodes: Some(50),
             kernel: KernelKind::Poly,
@@ -193,8 +180,23 @@ pub enum LaMooError {
     Dimension,
     #[error("LaMOO: the reference point needs at least two finite objectives, got {0:?}")]
     Reference(Vec<f64>),
-    #[error("LaMOO: problem `{0}` defines no reference point; pass one to `LaMoo::new`")]
+    #[error(
+        "LaMOO: problem `{0}` defines no reference point; pass one to `LaMoo::with_reference`"
+    )]
     NoReference(String),
+    #[error("LaMOO: needs a reference point; build it with `LaMoo::with_reference` or `LaMoo::for_problem`")]
+    MissingReference,
+}
+
+impl From<SearchError> for LaMooError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Dimension => LaMooError::Dimension,
+            SearchError::Reference(r) => LaMooError::Reference(r),
+            SearchError::NoReference(p) => LaMooError::NoReference(p),
+            SearchError::MissingReference => LaMooError::MissingReference,
+        }
+    }
 }
 
 impl LaMooConfig {
@@ -267,177 +269,55 @@ pub fn partitioner(config: &LaMooConfig, reference: &[f64]) -> LaMooPartitioner 
     }
 }
 
-/// LaMOO as an ask/tell optimiser over a box.
+/// LaMOO as an ask/tell optimiser over a box: core's [`PartitionSearch`]
+/// with [`LaMooConfig`] as its preset, built by
+/// `LaMoo::with_reference(space, reference, config, sampler)` or
+/// `LaMoo::for_problem(&problem, config, sampler)`.
 ///
 /// The first ask returns `init` scrambled-Sobol points. Every later ask
 /// rebuilds the tree from all samples, selects a node ([`Selection`]) and
 /// returns the sampler's batch (clipped to the box; if the sampler returns
 /// nothing, `batch` rejection-sampled points of the region). All draws come
 /// from children of the run's stream indexed by the ask.
-pub struct LaMoo<S: MooSampler = RandomRegion> {
-    space: BoxSpace,
-    reference: Vec<f64>,
-    config: LaMooConfig,
-    partitioner: LaMooPartitioner,
-    sampler: S,
-    samples: Samples,
-    asks: u64,
-    tree: Option<Tree>,
-    region: Option<Region>,
-    rebuilds: usize,
-}
+pub type LaMoo<S = RandomRegion> = PartitionSearch<LaMooConfig, S>;
 
-impl<S: MooSampler> std::fmt::Debug for LaMoo<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LaMoo")
-            .field("config", &self.config)
-            .field("reference", &self.reference)
-            .field("sampler", &self.sampler.name())
-            .field("samples", &self.samples.len())
-            .field("rebuilds", &self.rebuilds)
-            .finish()
-    }
-}
+impl Preset for LaMooConfig {
+    type Labeller = DominanceLabeller;
+    type Learner = SvmLearner;
+    type Score = HypervolumeScore;
+    type Error = LaMooError;
 
-impl<S: MooSampler> LaMoo<S> {
-    /// LaMOO on `space`, hypervolumes w.r.t. `reference` (maximisation form),
-    /// with `sampler` proposing inside regions.
-    pub fn new(
-        space: BoxSpace,
-        reference: Vec<f64>,
-        config: LaMooConfig,
-        sampler: S,
-    ) -> Result<Self, LaMooError> {
-        config.validate()?;
-        if space.dim() == 0 {
-            return Err(LaMooError::Dimension);
-        }
-        if reference.len() < 2 || reference.iter().any(|r| !r.is_finite()) {
-            return Err(LaMooError::Reference(reference));
-        }
-        Ok(Self {
-            partitioner: partitioner(&config, &reference),
-            space,
-            reference,
-            config,
-            sampler,
-            samples: Samples::new(),
-            asks: 0,
-            tree: None,
-            region: None,
-            rebuilds: 0,
-        })
+    fn validate(&self) -> Result<(), LaMooError> {
+        LaMooConfig::validate(self)
     }
 
-    /// LaMOO on `problem`'s box with its reference point.
-    pub fn for_problem<P: Problem<Space = BoxSpace>>(
-        problem: &P,
-        config: LaMooConfig,
-        sampler: S,
-    ) -> Result<Self, LaMooError> {
-        let reference = problem
-            .reference_point()
-            .ok_or_else(|| LaMooError::NoReference(problem.name()))?;
-        Self::new(problem.space().clone(), reference, config, sampler)
+    fn needs_reference(&self) -> bool {
+        true
     }
 
-    pub fn config(&self) -> &LaMooConfig {
-        &self.config
-    }
-    pub fn reference(&self) -> &[f64] {
-        &self.reference
-    }
-    /// Every sample told so far (objective vectors maximised).
-    pub fn samples(&self) -> &Samples {
-        &self.samples
-    }
-    /// The tree of the last rebuild.
-    pub fn tree(&self) -> Option<&Tree> {
-        self.tree.as_ref()
-    }
-    /// The region of the last ask.
-    pub fn region(&self) -> Option<&Region> {
-        self.region.as_ref()
-    }
-    /// How many times the tree was rebuilt (once per ask after the first).
-    pub fn rebuilds(&self) -> usize {
-        self.rebuilds
-    }
-    pub fn sampler(&self) -> &S {
-        &self.sampler
-    }
-    /// Hypervolume of all samples w.r.t. the reference point.
-    pub fn hypervolume(&self) -> f64 {
-        hypervolume(&self.samples.ys, &self.reference)
-    }
-    /// The `Cp` used for the next selection.
-    pub fn current_cp(&self) -> f64 {
-        match self.config.cp {
-            Cp::Fixed(c) => c,
-            Cp::HvFraction(f) => f * self.hypervolume(),
-        }
-    }
-}
-
-impl<S: MooSampler> Optimizer<Vec<f64>> for LaMoo<S> {
-    fn name(&self) -> String {
-        format!("lamoo-{}", self.sampler.name())
-    }
-
-    fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
-        let k = self.asks;
-        self.asks += 1;
-        if self.samples.is_empty() {
-            let d = self.space.dim();
-            return sobol_from(&mut rng.child("init"), self.config.init, d)
-                .iter()
-                .map(|u| self.space.from_unit(u))
-                .collect();
-        }
-        let cp = self.current_cp();
-        let tree = self
-            .partitioner
-            .build(&self.samples, &rng.child_n("tree", k));
-        let region = select_region(
-            &tree,
-            self.config.selection,
-            cp,
-            self.config.ucb,
-            &mut rng.child_n("select", k),
-        );
-        self.rebuilds += 1;
-        let ctx = MooContext {
-            region: &region,
-            tree: &tree,
-            samples: &self.samples,
-            space: &self.space,
-            reference: &self.reference,
-            batch: self.config.batch,
-        };
-        let mut xs = self.sampler.propose(&ctx, &mut rng.child_n("propose", k));
-        if xs.is_empty() {
-            xs = region.sample(
-                self.config.batch,
-                &self.space,
-                &self.samples,
-                &RegionSampling {
+    fn setup(
+        &self,
+        reference: Option<&[f64]>,
+    ) -> Setup<DominanceLabeller, SvmLearner, HypervolumeScore> {
+        Setup {
+            partitioner: partitioner(self, reference.unwrap_or_default()),
+            settings: SearchSettings {
+                name: "lamoo".into(),
+                init: self.init,
+                design: InitialDesign::Sobol,
+                batch: self.batch,
+                cp: self.cp,
+                selector: selector(self.selection),
+                fallback: RegionSampling {
                     lhs: true,
                     ..RegionSampling::default()
                 },
-                &mut rng.child_n("fallback", k),
-            );
-        }
-        for x in &mut xs {
-            self.space.clip(x);
-        }
-        self.tree = Some(tree);
-        self.region = Some(region);
-        xs
-    }
-
-    fn tell(&mut self, evaluated: &[Evaluated<Vec<f64>>], _rng: &mut Stream) {
-        for e in evaluated {
-            self.samples.push(e.x.clone(), e.y.clone());
+                clip: true,
+                // The code rebuilds every iteration; its samplers have no
+                // episodes.
+                episodes: false,
+                needs_reference: true,
+            },
         }
     }
 }

@@ -1,9 +1,9 @@
 //! LaMOO's pieces of the shared partition tree: the dominance-number
-//! labeller, the hypervolume node value, and the two ways of choosing the
-//! leaf to sample in (Algorithm 1, path; Algorithm 2, leaf).
+//! labeller, the hypervolume node value, and its node selection (leaf or
+//! path, core's [`Selector`] with LaMOO's tie rule and zero-value floor).
 
 use searchkit::pareto::{domination_counts, hypervolume};
-use searchkit::partition::{Labeller, NodeScore, Region, Samples, Tree, Ucb};
+use searchkit::partition::{Labeller, NodeScore, Samples, Selection, Selector, TieBreak};
 use searchkit::rng::Stream;
 
 /// LaMOO's labeller: a sample's *dominance number* is how many samples of
@@ -57,103 +57,16 @@ impl NodeScore for HypervolumeScore {
     }
 }
 
-/// How the leaf to sample in is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Selection {
-    /// The leaf with the highest UCB among all leaves (the paper's
-    /// Algorithm 2; the code's default `--node_select leaf`,
-    /// `MCTS.leaf_select`). Ties are broken uniformly at random.
-    #[default]
-    Leaf,
-    /// Descend from the root along the child with the higher UCB (the
-    /// paper's Algorithm 1; the code's `--node_select mcts`,
-    /// `MCTS.select`). Ties are broken uniformly at random.
-    Path,
-}
-
-/// The value UCB uses for node `k`: its hypervolume, except that a good child
-/// with hypervolume exactly 0 gets 0.1, as the code does when it creates the
-/// children (`MCTS.dynamic_treeify`: `if good_kid.get_xbar() == 0.0:
-/// good_kid.x_bar += 0.1`), so an all-dominated-by-the-reference good side
-/// still beats its bad sibling.
-pub fn node_value(tree: &Tree, k: usize) -> f64 {
-    let node = tree.node(k);
-    if node.parent.is_some() && node.side && node.value == 0.0 {
-        0.1
-    } else {
-        node.value
+/// LaMOO's node selection: UCB over the leaves (Algorithm 2, the code's
+/// default) or down the path (Algorithm 1), a uniform draw among the maxima
+/// every time (`np.random.choice(np.argwhere(UCT == np.amax(UCT)))`), and a
+/// good child with hypervolume exactly 0 valued 0.1, as the code does when
+/// it creates the children (`MCTS.dynamic_treeify`), so an
+/// all-dominated-by-the-reference good side still beats its bad sibling.
+pub fn selector(selection: Selection) -> Selector {
+    Selector {
+        selection,
+        ties: TieBreak::Choice,
+        zero_good_value: Some(0.1),
     }
-}
-
-/// UCB of node `k` with exploration constant `cp`: [`node_value`] plus the
-/// `ucb` bonus with visit counts the sample counts; the root's is infinite.
-pub fn node_ucb(tree: &Tree, k: usize, cp: f64, ucb: Ucb) -> f64 {
-    let node = tree.node(k);
-    match node.parent {
-        None => f64::INFINITY,
-        Some(p) => ucb.score(node_value(tree, k), node.n(), tree.node(p).n(), cp),
-    }
-}
-
-/// The index of the largest of `values`, ties uniformly at random (the
-/// code's `np.random.choice(np.argwhere(UCT == np.amax(UCT)))`).
-fn argmax_random(values: &[f64], rng: &mut Stream) -> usize {
-    let best = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let ties: Vec<usize> = (0..values.len()).filter(|&i| values[i] == best).collect();
-    if ties.is_empty() {
-        // All NaN: fall back to a uniform choice.
-        return rng.below(values.len());
-    }
-    ties[rng.below(ties.len())]
-}
-
-/// The node `selection` picks in `tree`, with exploration constant `cp`.
-pub fn select_node(
-    tree: &Tree,
-    selection: Selection,
-    cp: f64,
-    ucb: Ucb,
-    rng: &mut Stream,
-) -> usize {
-    match selection {
-        Selection::Leaf => {
-            let leaves = tree.leaves();
-            let u: Vec<f64> = leaves.iter().map(|&k| node_ucb(tree, k, cp, ucb)).collect();
-            leaves[argmax_random(&u, rng)]
-        }
-        Selection::Path => {
-            let mut k = 0;
-            while let Some(kids) = tree.node(k).children {
-                let u = [
-                    node_ucb(tree, kids[0], cp, ucb),
-                    node_ucb(tree, kids[1], cp, ucb),
-                ];
-                k = kids[argmax_random(&u, rng)];
-            }
-            k
-        }
-    }
-}
-
-/// The region `selection` picks in `tree` (see [`select_node`]).
-pub fn select_region(
-    tree: &Tree,
-    selection: Selection,
-    cp: f64,
-    ucb: Ucb,
-    rng: &mut Stream,
-) -> Region {
-    tree.region_of(select_node(tree, selection, cp, ucb, rng))
-}
-
-/// The region of `region`'s node and of each of its ancestors, from the node
-/// up to the root (whose region is the whole space). The code's samplers
-/// relax the path this way, dropping its last classifier after each round
-/// that found too few points (`path = path[:-1]`).
-pub fn relaxations(region: &Region, tree: &Tree) -> Vec<Region> {
-    let path: Vec<usize> = region.path().map(|(k, _)| k).collect();
-    let mut out = Vec::with_capacity(path.len() + 1);
-    out.push(region.clone());
-    out.extend(path.iter().rev().map(|&k| tree.region_of(k)));
-    out
 }

@@ -3,8 +3,14 @@
 
 use super::*;
 use searchkit::baselines::RandomSearch;
+use searchkit::optimizer::Optimizer;
 use searchkit::optimizer::{run, Trace};
+use searchkit::pareto::hypervolume;
 use searchkit::partition::Labeller;
+use searchkit::partition::Samples;
+use searchkit::problem::Problem;
+use searchkit::rng::Stream;
+use searchkit::space::{BoxSpace, Space};
 
 /// `d`-dimensional unit box; `f1 = -|x - 0.2|^2`, `f2 = -|x - 0.8|^2`, both
 /// maximised. The Pareto set is the segment from `0.2` to `0.8` on the
@@ -173,49 +179,43 @@ fn leaf_and_path_selection() {
     let mut rng = Stream::root("select");
     for cp in [0.0, 0.05, 6.0] {
         // Leaf: the chosen leaf has the largest UCB of all leaves.
-        let k = select_node(&tree, Selection::Leaf, cp, Ucb::LogParent, &mut rng);
+        let k = selector(Selection::Leaf).select(&tree, cp, &mut rng);
         assert!(tree.node(k).is_leaf());
         let best = tree
             .leaves()
             .iter()
-            .map(|&l| node_ucb(&tree, l, cp, Ucb::LogParent))
+            .map(|&l| selector(Selection::Leaf).ucb(&tree, l, cp))
             .fold(f64::NEG_INFINITY, f64::max);
-        assert_eq!(node_ucb(&tree, k, cp, Ucb::LogParent), best);
+        assert_eq!(selector(Selection::Leaf).ucb(&tree, k, cp), best);
         // Path: every step took the child with the larger UCB.
-        let k = select_node(&tree, Selection::Path, cp, Ucb::LogParent, &mut rng);
+        let k = selector(Selection::Path).select(&tree, cp, &mut rng);
         assert!(tree.node(k).is_leaf());
         let region = tree.region_of(k);
         for (p, side) in region.path() {
             let [g, b] = tree.node(p).children.unwrap();
             let (taken, other) = if side { (g, b) } else { (b, g) };
             assert!(
-                node_ucb(&tree, taken, cp, Ucb::LogParent)
-                    >= node_ucb(&tree, other, cp, Ucb::LogParent)
+                selector(Selection::Leaf).ucb(&tree, taken, cp)
+                    >= selector(Selection::Leaf).ucb(&tree, other, cp)
             );
         }
     }
     // With Cp = 0 the path follows the good children (each holds its
     // parent's front, so its hypervolume is at least the bad child's), and
     // the leaf choice is a leaf of maximal hypervolume.
-    let k = select_node(&tree, Selection::Path, 0.0, Ucb::LogParent, &mut rng);
+    let k = selector(Selection::Path).select(&tree, 0.0, &mut rng);
     assert!(tree.region_of(k).path().all(|(_, side)| side));
-    let k = select_node(&tree, Selection::Leaf, 0.0, Ucb::LogParent, &mut rng);
+    let k = selector(Selection::Leaf).select(&tree, 0.0, &mut rng);
     let best = tree
         .leaves()
         .iter()
-        .map(|&l| node_value(&tree, l))
+        .map(|&l| selector(Selection::Leaf).value(&tree, l))
         .fold(f64::NEG_INFINITY, f64::max);
-    assert_eq!(node_value(&tree, k), best);
+    assert_eq!(selector(Selection::Leaf).value(&tree, k), best);
     // A lone root is selected (with an empty path) by both.
     let t = partitioner(&config, &reference).build(&samples_of(&problem, 5, 3), &rng);
-    assert_eq!(
-        select_node(&t, Selection::Leaf, 1.0, Ucb::LogParent, &mut rng),
-        0
-    );
-    assert_eq!(
-        select_node(&t, Selection::Path, 1.0, Ucb::LogParent, &mut rng),
-        0
-    );
+    assert_eq!(selector(Selection::Leaf).select(&t, 1.0, &mut rng), 0);
+    assert_eq!(selector(Selection::Path).select(&t, 1.0, &mut rng), 0);
 }
 
 #[test]
@@ -224,28 +224,22 @@ fn random_sampler_stays_in_the_region() {
     let reference = problem.reference_point().unwrap();
     let data = samples_of(&problem, 100, 4);
     let tree = partitioner(&LaMooConfig::default(), &reference).build(&data, &Stream::root("t"));
-    let k = select_node(
-        &tree,
-        Selection::Leaf,
-        0.0,
-        Ucb::LogParent,
-        &mut Stream::root("s"),
-    );
+    let k = selector(Selection::Leaf).select(&tree, 0.0, &mut Stream::root("s"));
     let region = tree.region_of(k);
     assert!(region.depth() >= 1);
-    let ctx = MooContext {
+    let ctx = LeafContext {
         region: &region,
         tree: &tree,
         samples: &data,
         space: problem.space(),
-        reference: &reference,
+        reference: Some(&reference),
         batch: 5,
     };
     let mut rng = Stream::root("p");
-    let xs = RandomRegion::default().propose(&ctx, &mut rng);
+    let xs = random_region().propose(&ctx, &mut rng);
     assert_eq!(xs.len(), 5);
     assert!(xs.iter().all(|x| region.contains(x)), "{xs:?}");
-    let xs = CmaEsRegion::default().propose(&ctx, &mut rng);
+    let xs = cmaes_region(true).propose(&ctx, &mut rng);
     assert_eq!(xs.len(), 5);
     assert!(xs.iter().all(|x| problem.space().contains(x)));
 }
@@ -278,14 +272,14 @@ fn proposer_hook_sees_unit_data_and_the_region() {
         data.push(x, y);
     }
     let tree = partitioner(&LaMooConfig::default(), &reference).build(&data, &Stream::root("t"));
-    let k = select_node(&tree, Selection::Leaf, 0.0, Ucb::LogParent, &mut rng);
+    let k = selector(Selection::Leaf).select(&tree, 0.0, &mut rng);
     let region = tree.region_of(k);
-    let ctx = MooContext {
+    let ctx = LeafContext {
         region: &region,
         tree: &tree,
         samples: &data,
         space: &space,
-        reference: &reference,
+        reference: Some(&reference),
         batch: 3,
     };
     // A toy proposer: the first q unit-cube samples inside the region, as
@@ -333,7 +327,7 @@ fn beats_random_search_at_100_evaluations() {
                 cp: Cp::HvFraction(0.1),
                 ..LaMooConfig::default()
             };
-            let mut opt = LaMoo::for_problem(&problem, config, RandomRegion::default()).unwrap();
+            let mut opt = LaMoo::for_problem(&problem, config, random_region()).unwrap();
             let mut rng = Stream::for_run("lamoo-test", "lamoo", seed);
             la += trace_hv(&run(&problem, &mut opt, 100, &mut rng, &mut []), &reference);
             let mut rand = RandomSearch::new(problem.space().clone(), 5);
@@ -357,7 +351,7 @@ fn runs_are_deterministic() {
             selection,
             ..LaMooConfig::default()
         };
-        let mut opt = LaMoo::for_problem(&problem, config, CmaEsRegion::default()).unwrap();
+        let mut opt = LaMoo::for_problem(&problem, config, cmaes_region(true)).unwrap();
         let mut rng = Stream::for_run("lamoo-test", "det", seed);
         run(&problem, &mut opt, 50, &mut rng, &mut [])
             .entries
@@ -374,8 +368,7 @@ fn runs_are_deterministic() {
 #[test]
 fn the_tree_is_rebuilt_every_iteration() {
     let problem = TwoBowls::new(2);
-    let mut opt =
-        LaMoo::for_problem(&problem, LaMooConfig::default(), RandomRegion::default()).unwrap();
+    let mut opt = LaMoo::for_problem(&problem, LaMooConfig::default(), random_region()).unwrap();
     let mut rng = Stream::for_run("lamoo-test", "rebuild", 0);
     let first = opt.ask(&mut rng);
     assert_eq!(first.len(), 10);
@@ -396,7 +389,7 @@ fn bad_config_is_refused_clearly() {
     let space = BoxSpace::cube(2, 0.0, 1.0);
     let r = vec![-2.0, -2.0];
     let err = |c: LaMooConfig| {
-        LaMoo::new(space.clone(), r.clone(), c, RandomRegion::default())
+        LaMoo::with_reference(space.clone(), r.clone(), c, random_region())
             .unwrap_err()
             .to_string()
     };
@@ -430,10 +423,13 @@ fn bad_config_is_refused_clearly() {
     })
     .contains("`gamma`"));
     assert!(err(LaMooConfig { svm_c: 0.0, ..d() }).contains("`svm_c`"));
-    let e = LaMoo::new(space.clone(), vec![1.0], d(), RandomRegion::default()).unwrap_err();
+    let e = LaMoo::with_reference(space.clone(), vec![1.0], d(), random_region()).unwrap_err();
     assert!(e.to_string().contains("reference point"));
-    let e = LaMoo::new(space, vec![0.0, f64::NAN], d(), RandomRegion::default()).unwrap_err();
+    let e = LaMoo::with_reference(space.clone(), vec![0.0, f64::NAN], d(), random_region())
+        .unwrap_err();
     assert!(matches!(e, LaMooError::Reference(_)));
+    let e = LaMoo::new(space.clone(), d(), random_region()).unwrap_err();
+    assert_eq!(e, LaMooError::MissingReference);
     assert!(LaMooConfig::default().validate().is_ok());
 }
 
@@ -450,9 +446,16 @@ fn defaults_are_the_codes() {
     assert_eq!(c.gamma, Gamma::Scale);
     assert_eq!(c.selection, Selection::Leaf);
     assert_eq!(c.ucb, Ucb::LogParent);
-    assert_eq!(RandomRegion::default().candidates, 15_000);
-    let cma = CmaEsRegion::default();
+    assert_eq!(
+        random_region().draw,
+        searchkit::partition::RandomDraw::RelaxedLhs { candidates: 15_000 }
+    );
+    let cma = FreshCmaEs::default();
     assert_eq!((cma.top, cma.sigma_scale, cma.filter), (5, 0.15, true));
+    assert_eq!(
+        cmaes_region(true).mode,
+        searchkit::partition::CmaEsMode::Fresh(cma)
+    );
 }
 
 /// Gaps to the maximum hypervolume at 100 evaluations for a few variants
@@ -519,13 +522,12 @@ fn explore_variants() {
                     let mut rng = Stream::for_run("lamoo-test", "lamoo", seed);
                     let trace = if cma {
                         let mut opt =
-                            LaMoo::for_problem(&problem, config.clone(), CmaEsRegion::default())
+                            LaMoo::for_problem(&problem, config.clone(), cmaes_region(true))
                                 .unwrap();
                         run(&problem, &mut opt, 100, &mut rng, &mut [])
                     } else {
                         let mut opt =
-                            LaMoo::for_problem(&problem, config.clone(), RandomRegion::default())
-                                .unwrap();
+                            LaMoo::for_problem(&problem, config.clone(), random_region()).unwrap();
                         run(&problem, &mut opt, 100, &mut rng, &mut [])
                     };
                     la += trace_hv(&trace, &reference);
@@ -583,7 +585,7 @@ fn a_qehvi_shaped_function_plugs_in_through_a_closure() {
     let region = opt.region().unwrap();
     assert!(trace.entries[35..].iter().all(|e| region.contains(&e.x)));
     // Boxed, for a sampler chosen at run time.
-    let boxed: Box<dyn MooSampler> = Box::new(ProposerRegion::from_fn(
+    let boxed: Box<dyn LeafSampler> = Box::new(ProposerRegion::from_fn(
         "qehvi",
         move |xs, ys, r, q, region, rng| fake_qehvi(xs, ys, r, q, &config, region, rng),
     ));

@@ -12,8 +12,9 @@
 //!   the [`run`](optimizer::run) loop with budget, trace and observers.
 //! - [`rng`] — explicit seeded streams derived from `(experiment, method, seed)`.
 //! - [`pareto`] — dominance, non-dominated sorting, exact hypervolume.
-//! - [`partition`] — the learned space-partition tree of LaNAS, LA-MCTS,
-//!   LaMOO and PlaLaM (labeller, classifier, UCB selection, regions).
+//! - [`partition`] — the learned space-partition search of LA-MCTS and LaMOO
+//!   (one ask/tell engine: labeller, classifier, UCB selection, regions, leaf
+//!   samplers); LaNAS and PlaLaM plug in as further configurations.
 //! - [`baselines`] — random search, regularized evolution, CMA-ES, GP-BO
 //!   with EI, TuRBO-1.
 //! - [`qmc`] — scrambled Sobol points.

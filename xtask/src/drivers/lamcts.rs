@@ -167,7 +167,7 @@ impl Prepared for Synth {
                 sampler,
                 gp_ard,
             } => {
-                let sampler: Box<dyn lamcts::RegionSampler> = if *gp_ard {
+                let sampler: Box<dyn lamcts::LeafSampler> = if *gp_ard {
                     let mut bo = lamcts::BoRegion::default();
                     bo.gp.ard = true;
                     Box::new(bo)

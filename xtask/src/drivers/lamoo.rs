@@ -14,7 +14,7 @@
 use super::{Driver, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use anyhow::{bail, Result};
-use lamoo::{qehvi_region, CmaEsRegion, Cp, LaMoo, LaMooConfig, RandomRegion, Selection};
+use lamoo::{cmaes_region, qehvi_region, random_region, Cp, LaMoo, LaMooConfig, Selection};
 use searchkit::baselines::{Nsga2, Qehvi, QehviConfig, RandomSearch};
 use searchkit::functions::{BraninCurrin, Dtlz2, VehicleSafety};
 use searchkit::learn::{Gamma, KernelKind};
@@ -262,17 +262,10 @@ impl Moo {
                     InRegion::Qehvi => {
                         Box::new(LaMoo::for_problem(problem, c, qehvi_region(qehvi.clone()))?)
                     }
-                    InRegion::CmaEs { filter } => Box::new(LaMoo::for_problem(
-                        problem,
-                        c,
-                        CmaEsRegion {
-                            filter: *filter,
-                            ..CmaEsRegion::default()
-                        },
-                    )?),
-                    InRegion::Random => {
-                        Box::new(LaMoo::for_problem(problem, c, RandomRegion::default())?)
+                    InRegion::CmaEs { filter } => {
+                        Box::new(LaMoo::for_problem(problem, c, cmaes_region(*filter))?)
                     }
+                    InRegion::Random => Box::new(LaMoo::for_problem(problem, c, random_region())?),
                 }
             }
             Algo::Qehvi(cfg) => Box::new(Qehvi::new(space, reference, cfg.clone())),
@@ -283,14 +276,7 @@ impl Moo {
                     leaf_size: usize::MAX,
                     ..LaMooConfig::default()
                 };
-                Box::new(LaMoo::for_problem(
-                    problem,
-                    config,
-                    CmaEsRegion {
-                        filter: false,
-                        ..CmaEsRegion::default()
-                    },
-                )?)
+                Box::new(LaMoo::for_problem(problem, config, cmaes_region(false))?)
             }
             Algo::Nsga2 { pop, offspring } => Box::new(Nsga2::new(space, *pop, *offspring)),
             Algo::Random { batch } => Box::new(RandomSearch::new(space, *batch)),

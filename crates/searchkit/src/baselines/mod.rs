@@ -11,10 +11,7 @@ mod random;
 mod rea;
 mod turbo;
 
-pub use bo::{
-    incumbent_mean, propose_ei_in_region, region_sobol_samples, GpBo, GpBoConfig,
-    REGION_POINTS_PER_SEED,
-};
+pub use bo::{incumbent_mean, top_ei, GpBo, GpBoConfig};
 pub use cmaes::CmaEs;
 pub use nsga2::Nsga2;
 pub use qehvi::{propose_qehvi, Qehvi, QehviConfig};

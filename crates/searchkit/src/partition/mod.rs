@@ -1,28 +1,51 @@
-//! The learned space-partition tree shared by LaNAS, LA-MCTS, LaMOO and
-//! PlaLaM.
+//! The learned space-partition search shared by LA-MCTS and LaMOO (both
+//! configurations of [`PartitionSearch`]); LaNAS and PlaLaM plug in as
+//! further configurations (see below).
 //!
 //! Every iteration these methods rebuild a binary tree from *all* samples so
 //! far: a node holding more than `leaf_size` samples is split in two by
 //! labelling its samples good or bad and learning a boundary (a classifier on
 //! `x`) between the two labels; the good child is child 0. A search then
-//! descends from the root by UCB to a leaf, and the leaf's region, the points
-//! every classifier on the path assigns to the path's side, is where the next
-//! samples are drawn.
+//! chooses a node by UCB (descending from the root, or over all leaves), and
+//! the node's region, the points every classifier on the path assigns to the
+//! path's side, is where a solver draws the next samples.
 //!
-//! The pieces that differ between the papers are traits:
+//! The pieces that differ between the papers are traits or settings:
 //! - [`Labeller`]: good/bad labels of a node's samples; [`KMeansLabeller`] is
 //!   LA-MCTS's (2-means on `[x, value]` rows, the cluster with the higher mean
-//!   value is good); LaMOO labels by dominance number, LaNAS by a linear
-//!   model's threshold;
+//!   value is good), kept in core because PlaLaM reuses k-means labelling
+//!   (over a learned latent encoding); LaMOO's dominance-number labeller
+//!   lives in `lamoo`;
 //! - [`BoundaryLearner`] / [`Boundary`]: the classifier on `x`;
 //!   [`SvmLearner`] (LA-MCTS, LaMOO) wraps [`crate::learn::Svc`];
-//! - [`NodeScore`]: a node's value in UCB; [`MeanValue`] (LA-MCTS) is the
-//!   mean of one objective; LaMOO uses the hypervolume of the node's samples.
+//! - [`NodeScore`]: a node's value in UCB; [`MeanValue`] (LA-MCTS, kept in
+//!   core for PlaLaM's max/mean scores) is the mean of one objective; LaMOO's
+//!   hypervolume score lives in `lamoo`;
+//! - [`Selector`]: leaf or path selection ([`Selection`]), the tie rule
+//!   ([`TieBreak`]) and LaMOO's floor on a zero-valued good child; the UCB
+//!   form is [`Ucb`] in [`TreeConfig`];
+//! - [`LeafSampler`]: the solver in the region, for one or more objectives;
+//!   [`RandomRegion`] and [`CmaEsRegion`] (module `samplers`) carry both
+//!   papers' variants as modes; model-based samplers (GP-EI, TuRBO, qEHVI)
+//!   stay with their paper;
+//! - [`SearchSettings`]: initial design ([`InitialDesign`]), batch, [`Cp`]
+//!   (fixed or a fraction of the current hypervolume), the fallback when the
+//!   sampler proposes nothing, clipping, and whether a sampler's episode keeps
+//!   its region.
 //!
-//! [`Partitioner::build`] gives a [`Tree`]; [`Tree::select`] gives a
-//! [`Region`] (the path, its classifiers and the leaf's sample indices) with
-//! membership tests and samplers ([`Region::sample`],
-//! [`Region::candidates_around`]).
+//! A paper's config implements [`Preset`] (validation, the partitioner and
+//! the settings); `lamcts::LaMcts` and `lamoo::LaMoo` are
+//! `PartitionSearch<TheirConfig, S>`. LaNAS would plug in with a
+//! linear-regression labeller split at the mean prediction, a linear
+//! boundary, a tree split to a fixed height (a partitioner setting; path
+//! selection then ends at that height) and a leaf sampler over its finite
+//! table; PlaLaM with a labeller over a latent encoding, a max node score and
+//! [`CmaEsRegion`] in the leaf.
+//!
+//! [`Partitioner::build`] gives a [`Tree`]; [`Selector::select`] (or
+//! [`Tree::select`], LA-MCTS's descent) gives a node whose [`Region`] (the
+//! path, its classifiers and the node's sample indices) has membership tests
+//! and samplers ([`Region::sample`], [`Region::candidates_around`]).
 //!
 //! Semantics follow the LA-MCTS code (facebookresearch/LaMCTS,
 //! `LA-MCTS/lamcts/{MCTS,Node,Classifier}.py`):
@@ -46,6 +69,9 @@
 //! the SVM; here everything is `f64`.
 
 mod region;
+mod samplers;
+mod search;
+mod select;
 mod tree;
 
 #[cfg(test)]
@@ -57,6 +83,15 @@ use crate::learn::{KMeans, Svc, SvcParams};
 use crate::rng::Stream;
 
 pub use region::{Region, RegionSampling};
+pub use samplers::{
+    rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaStart, FreshCmaEs,
+    RandomDraw, RandomRegion,
+};
+pub use search::{
+    Cp, InitialDesign, LeafContext, LeafSampler, PartitionSearch, Preset, SearchError,
+    SearchSettings, Setup,
+};
+pub use select::{Selection, Selector, TieBreak};
 pub use tree::{Node, Partitioner, Tree, TreeConfig, TreeConfigError};
 
 /// Evaluated points: `xs[i]` with objective values `ys[i]` (maximised).

@@ -229,3 +229,174 @@ fn region_sampling_stays_inside_or_falls_back() {
     assert!(!c.is_empty() && c.len() <= 1000);
     assert!(c.iter().all(|x| r.contains(x)));
 }
+
+#[test]
+fn tie_rules_draw_as_the_codes_do() {
+    // Coin: no draw unless the maximum is shared (LA-MCTS's descent).
+    let mut a = Stream::root("ties");
+    let b = a.clone();
+    assert_eq!(TieBreak::Coin.argmax(&[2.0, 1.0], &mut a), 0);
+    assert_eq!(TieBreak::Coin.argmax(&[1.0, 2.0], &mut a), 1);
+    assert_eq!(a.uniform(), b.clone().uniform(), "no draw was made");
+    // A shared maximum (or NaN, which compares false both ways) is a coin.
+    let mut c = Stream::root("ties");
+    let picked = TieBreak::Coin.argmax(&[1.0, 1.0], &mut c);
+    assert_eq!(picked, Stream::root("ties").below(2));
+    let picked = TieBreak::Coin.argmax(&[f64::NAN, 1.0], &mut Stream::root("ties"));
+    assert_eq!(picked, Stream::root("ties").below(2));
+    // Choice: one draw among the maxima every time (LaMOO's numpy choice).
+    let mut d = Stream::root("ties");
+    assert_eq!(TieBreak::Choice.argmax(&[3.0, 1.0, 2.0], &mut d), 0);
+    let mut e = Stream::root("ties");
+    e.below(1);
+    assert_eq!(d.uniform(), e.uniform(), "one draw was made");
+    assert_eq!(TieBreak::Choice.argmax(&[f64::NAN, 1.0], &mut d), 1);
+}
+
+#[test]
+fn selectors_pick_by_ucb_and_floor_zero_good_children() {
+    let d = data(100, "step", step);
+    let tree = parts(80).build(&d, &Stream::root("t"));
+    let [good, bad] = tree.node(0).children.unwrap();
+    let path = Selector::descent();
+    assert_eq!(path.select(&tree, 0.0, &mut Stream::root("s")), good);
+    let leaf = Selector {
+        selection: Selection::Leaf,
+        ..path
+    };
+    assert_eq!(leaf.select(&tree, 0.0, &mut Stream::root("s")), good);
+    assert_eq!(path.ucb(&tree, 0, 1.0), f64::INFINITY);
+    // The floor applies to a good child of value exactly 0 only.
+    let shifted: Samples = Samples {
+        xs: d.xs.clone(),
+        ys: d.ys.iter().map(|y| vec![y[0] - 10.0]).collect(),
+    };
+    let t2 = parts(80).build(&shifted, &Stream::root("t"));
+    let [g2, b2] = t2.node(0).children.unwrap();
+    assert_eq!((g2, b2), (good, bad));
+    assert_eq!(t2.node(g2).value, 0.0);
+    let floored = Selector {
+        zero_good_value: Some(0.1),
+        ..path
+    };
+    assert_eq!(floored.value(&t2, g2), 0.1);
+    assert_eq!(floored.value(&t2, b2), -10.0);
+    assert_eq!(path.value(&t2, g2), 0.0);
+}
+
+/// A small search assembled from parts ([`Setup`] is itself a preset).
+fn setup(design: InitialDesign, batch: usize) -> Setup<KMeansLabeller, SvmLearner, MeanValue> {
+    Setup {
+        partitioner: parts(10),
+        settings: SearchSettings {
+            name: "test".into(),
+            init: 12,
+            design,
+            batch,
+            cp: Cp::Fixed(1.0),
+            selector: Selector::descent(),
+            fallback: RegionSampling::default(),
+            clip: true,
+            episodes: true,
+            needs_reference: false,
+        },
+    }
+}
+
+fn bowl_values(xs: Vec<Vec<f64>>) -> Vec<crate::optimizer::Evaluated<Vec<f64>>> {
+    xs.into_iter()
+        .map(|x| crate::optimizer::Evaluated {
+            y: vec![bowl(&x)],
+            x,
+        })
+        .collect()
+}
+
+#[test]
+fn partition_search_runs_and_falls_back_when_the_sampler_is_empty() {
+    use crate::optimizer::Optimizer;
+    struct Nothing;
+    impl LeafSampler for Nothing {
+        fn name(&self) -> String {
+            "nothing".into()
+        }
+        fn propose(&mut self, _: &LeafContext<'_>, _: &mut Stream) -> Vec<Vec<f64>> {
+            Vec::new()
+        }
+    }
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    for design in [InitialDesign::LatinHypercube, InitialDesign::Sobol] {
+        let mut opt = PartitionSearch::new(space.clone(), setup(design, 3), Nothing).unwrap();
+        assert_eq!(opt.name(), "test-nothing");
+        let mut rng = Stream::root("run");
+        for k in 0..6 {
+            let xs = opt.ask(&mut rng);
+            assert_eq!(xs.len(), if k == 0 { 12 } else { 3 });
+            assert!(xs.iter().all(|x| space.contains(x)));
+            opt.tell(&bowl_values(xs), &mut rng);
+        }
+        assert_eq!(opt.rebuilds(), 5);
+        assert_eq!(opt.samples().len(), 27);
+        assert!(opt.hypervolume().is_none());
+        assert_eq!(opt.current_cp(), 1.0);
+    }
+    let mut random = PartitionSearch::new(space.clone(), setup(InitialDesign::Sobol, 2), {
+        RandomRegion::relaxed_lhs(200)
+    })
+    .unwrap();
+    let mut rng = Stream::root("run");
+    let first = random.ask(&mut rng);
+    random.tell(&bowl_values(first), &mut rng);
+    let xs = random.ask(&mut rng);
+    assert_eq!(xs.len(), 2);
+    assert!(xs.iter().all(|x| random.region().unwrap().contains(x)));
+}
+
+#[test]
+fn partition_search_refuses_bad_setups() {
+    let mut s = setup(InitialDesign::Sobol, 1);
+    let e = PartitionSearch::new(
+        BoxSpace::cube(0, 0.0, 1.0),
+        s.clone(),
+        RandomRegion::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e, SearchError::Dimension);
+    s.settings.needs_reference = true;
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let e = PartitionSearch::new(space.clone(), s.clone(), RandomRegion::default()).unwrap_err();
+    assert_eq!(e, SearchError::MissingReference);
+    let e =
+        PartitionSearch::with_reference(space, vec![0.0], s, RandomRegion::default()).unwrap_err();
+    assert_eq!(e, SearchError::Reference(vec![0.0]));
+}
+
+#[test]
+fn fresh_cmaes_ranks_by_value_without_a_reference() {
+    let d = data(60, "bowl", bowl);
+    let tree = parts(10).build(&d, &Stream::root("t"));
+    let region = tree.select_with(0.0, &mut Stream::root("s"));
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let ctx = LeafContext {
+        region: &region,
+        tree: &tree,
+        samples: &d,
+        space: &space,
+        reference: None,
+        batch: 4,
+    };
+    let mut cma = CmaEsRegion::fresh(FreshCmaEs::default());
+    let xs = cma.propose(&ctx, &mut Stream::root("p"));
+    assert_eq!(xs.len(), 4);
+    assert!(xs.iter().all(|x| region.contains(x) || tree.len() == 1));
+    assert!(!cma.in_episode());
+    // With one objective the front is the pool's best sample: it comes first.
+    let pool = region.indices();
+    let ranked = rank_by_point_hypervolume(&d, pool, &[-100.0], &mut Stream::root("r"));
+    let best = pool
+        .iter()
+        .copied()
+        .max_by(|&a, &b| d.value(a).total_cmp(&d.value(b)))
+        .unwrap();
+    assert_eq!(ranked[0], best);
+}

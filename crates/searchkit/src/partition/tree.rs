@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{Boundary, BoundaryLearner, Labeller, NodeScore, Region, Samples, Ucb};
+use super::{Boundary, BoundaryLearner, Labeller, NodeScore, Region, Samples, Selector, Ucb};
 use crate::rng::Stream;
 
 /// Settings of the tree (shared by every paper's partitioner).
@@ -226,38 +226,20 @@ impl Tree {
     }
 
     /// UCB of node `k` with exploration constant `cp`; the root's is infinite
-    /// (as in the code).
+    /// (as in the code). See [`Selector::ucb`].
     pub fn ucb(&self, k: usize, cp: f64) -> f64 {
-        let node = &self.nodes[k];
-        match node.parent {
-            None => f64::INFINITY,
-            Some(p) => self
-                .config
-                .ucb
-                .score(node.value, node.n(), self.nodes[p].n(), cp),
-        }
+        Selector::descent().ucb(self, k, cp)
     }
 
     /// LA-MCTS `select`: from the root, take the child with the highest UCB
-    /// (ties uniformly at random) down to a leaf.
+    /// (ties uniformly at random) down to a leaf ([`Selector::descent`]).
     pub fn select(&self, rng: &mut Stream) -> Region {
         self.select_with(self.config.cp, rng)
     }
 
     /// [`Tree::select`] with another `Cp` (`0` is the code's `greedy_select`).
     pub fn select_with(&self, cp: f64, rng: &mut Stream) -> Region {
-        let mut k = 0;
-        while let Some(kids) = self.nodes[k].children {
-            let u = [self.ucb(kids[0], cp), self.ucb(kids[1], cp)];
-            k = if u[0] > u[1] {
-                kids[0]
-            } else if u[1] > u[0] {
-                kids[1]
-            } else {
-                kids[rng.below(2)]
-            };
-        }
-        self.region_of(k)
+        self.region_of(Selector::descent().select(self, cp, rng))
     }
 
     /// The region of node `k`: its path from the root.
@@ -274,6 +256,18 @@ impl Tree {
         }
         path.reverse();
         Region::new(k, path, self.nodes[k].indices.clone())
+    }
+
+    /// The region of `region`'s node and of each of its ancestors, from the
+    /// node up to the root (whose region is the whole space). LaMOO's
+    /// samplers relax the path this way, dropping its last classifier after
+    /// each round that found too few points (`path = path[:-1]`).
+    pub fn relaxations(&self, region: &Region) -> Vec<Region> {
+        let path: Vec<usize> = region.path().map(|(k, _)| k).collect();
+        let mut out = Vec::with_capacity(path.len() + 1);
+        out.push(region.clone());
+        out.extend(path.iter().rev().map(|&k| self.region_of(k)));
+        out
     }
 
     /// The leaf a point falls into by following the boundaries from the root.
