@@ -451,6 +451,64 @@ mod tests {
         }
     }
 
+    /// Runs `lanas-nb101` (ci profile) on `file`; the error of the first run.
+    fn nb101_error(file: &std::path::Path, max_vertices: Option<i64>) -> String {
+        let root = workspace_root();
+        let mut loaded = config::find(&root, "lanas-nb101").unwrap();
+        loaded.exp.problem.insert(
+            searchkit::nasbench::nb101::CONFIG_KEY.into(),
+            toml::Value::String(file.display().to_string()),
+        );
+        if let Some(v) = max_vertices {
+            loaded
+                .exp
+                .problem
+                .insert("max_vertices".into(), toml::Value::Integer(v));
+        }
+        let out = std::env::temp_dir().join(format!(
+            "tabular-nas-err-{}-{}",
+            max_vertices.unwrap_or(7),
+            std::process::id()
+        ));
+        let opts = runner::Options {
+            profile: "ci".into(),
+            budget: Some(20),
+            out: Some(out.clone()),
+            progress: false,
+            ..Default::default()
+        };
+        let e = runner::reproduce(&root, loaded, &opts).expect_err("must fail");
+        let _ = std::fs::remove_dir_all(out);
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn an_empty_nb101_file_is_a_clear_error() {
+        let file =
+            std::env::temp_dir().join(format!("tabular-nas-empty-{}.tfrecord", std::process::id()));
+        write_tfrecord_fixture(&file, &[]).unwrap();
+        let name = file.display().to_string();
+        let e = nb101_error(&file, Some(5));
+        assert!(e.contains(&name) && e.contains("no entries"), "{e}");
+        let e = nb101_error(&file, None);
+        assert!(e.contains(&name) && e.contains("holds 0 unique"), "{e}");
+        let _ = std::fs::remove_file(file);
+    }
+
+    #[test]
+    fn a_cut_nb101_file_is_an_error_when_the_whole_table_is_searched() {
+        // The fixture reads like the official file cut at a record boundary.
+        let file = fixture("cut");
+        let e = nb101_error(&file, None);
+        assert!(
+            e.contains(&file.display().to_string())
+                && e.contains("holds 2532 unique NAS-Bench-101 cells")
+                && e.contains("423624"),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(file);
+    }
+
     #[test]
     fn nb101_without_the_file_is_reported_not_failed() {
         let root = workspace_root();
