@@ -157,19 +157,7 @@ fn alphax_runs_on_an_nb101_fixture_through_the_tfrecord_loader() {
 
 #[test]
 fn nb101_encoding_follows_the_authors_layout() {
-    // The 6-vertex best cell of AlphaX's domain, as in LaNAS's Node.py.
-    let m = vec![
-        vec![0, 1, 1, 1, 1, 1],
-        vec![0, 0, 0, 0, 1, 0],
-        vec![0, 0, 0, 1, 0, 0],
-        vec![0, 0, 0, 0, 1, 0],
-        vec![0, 0, 0, 0, 0, 1],
-        vec![0, 0, 0, 0, 0, 0],
-    ];
-    let mut ops = vec![Op::Input];
-    ops.extend([Op::Conv3x3; 4]);
-    ops.push(Op::Output);
-    let c = Nb101Cell::new(&m, ops).unwrap();
+    let (m, c) = searchkit::nasbench::nb101::fixture::alphax_best_cell();
     let a = nb101_encoding(&c);
     let flat: Vec<f32> = m.iter().flatten().map(|&b| b as f32).collect();
     assert_eq!(&a[..36], &flat[..]);

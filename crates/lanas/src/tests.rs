@@ -134,20 +134,7 @@ fn same_stream_same_run() {
 
 #[test]
 fn nb101_encoding_follows_the_authors_layout() {
-    use searchkit::nasbench::nb101::{Nb101Cell, Op};
-    // The 6-vertex best cell of AlphaX's domain, as in LaNAS's Node.py.
-    let m = vec![
-        vec![0, 1, 1, 1, 1, 1],
-        vec![0, 0, 0, 0, 1, 0],
-        vec![0, 0, 0, 1, 0, 0],
-        vec![0, 0, 0, 0, 1, 0],
-        vec![0, 0, 0, 0, 0, 1],
-        vec![0, 0, 0, 0, 0, 0],
-    ];
-    let mut ops = vec![Op::Input];
-    ops.extend([Op::Conv3x3; 4]);
-    ops.push(Op::Output);
-    let c = Nb101Cell::new(&m, ops).unwrap();
+    let (m, c) = searchkit::nasbench::nb101::fixture::alphax_best_cell();
     let v = nb101_encoding(&c);
     let flat: Vec<f32> = m.iter().flatten().map(|&b| b as f32).collect();
     assert_eq!(&v[..36], &flat[..]);

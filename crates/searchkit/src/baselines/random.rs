@@ -143,6 +143,34 @@ mod tests {
         fn evaluate(&self, x: &Vec<usize>) -> Vec<f64> {
             vec![self.0.index_of(x) as f64]
         }
+        fn optimum(&self) -> Option<f64> {
+            Some(self.0.size() as f64 - 1.0)
+        }
+    }
+
+    #[test]
+    fn run_until_reports_why_it_stopped() {
+        use crate::optimizer::{run_until, StopWhen, TerminationReason};
+        let p = IndexValue(Categorical::new(vec![50]));
+        let go = |budget, stop| {
+            let mut opt = RandomSearch::without_replacement(p.0.clone(), 1);
+            let mut rng = Stream::root("stop");
+            run_until(&p, &mut opt, budget, stop, &mut rng, &mut [])
+        };
+        let t = go(10, StopWhen::BudgetSpent);
+        assert_eq!((t.len(), t.stop), (10, TerminationReason::BudgetReached));
+        let t = go(usize::MAX, StopWhen::BudgetSpent);
+        assert_eq!(
+            (t.len(), t.stop),
+            (50, TerminationReason::OptimizerExhausted)
+        );
+        let t = go(usize::MAX, StopWhen::KnownOptimum);
+        assert_eq!(t.stop, TerminationReason::TargetReached);
+        assert_eq!(t.entries.last().unwrap().raw[0], 49.0);
+        assert!(t.entries[..t.len() - 1].iter().all(|e| e.raw[0] < 49.0));
+        let t = go(usize::MAX, StopWhen::Target(40.0));
+        assert_eq!(t.stop, TerminationReason::TargetReached);
+        assert!(t.entries.last().unwrap().raw[0] >= 40.0);
     }
 
     #[test]
