@@ -1,5 +1,8 @@
 //! Driver for LaNAS and AlphaX: search a tabular NAS benchmark until its global
-//! optimum is sampled.
+//! optimum is sampled. Every method (LaNAS, AlphaX, REA, random search) is an
+//! `Optimizer` of table entries run by `tabular::run_to_optimum`: core's run
+//! loop on a `TableProblem`, stopping at the known optimum, with the
+//! `SampleLog` observer.
 
 use super::{Driver, Prepared, RunOutput};
 use crate::config::{Loaded, Params};
