@@ -26,18 +26,23 @@
 //! tries values the node 0.1 without a sample.
 //!
 //! Entry points: [`Env`] with [`Nb201Env`] and [`Nb101Env`], [`AlphaxConfig`],
-//! [`search`]; the predictor is [`mlp::Mlp`].
+//! and [`Alphax`], an ask/tell [`Optimizer`] of table entries driven by core's
+//! run loop (on a `TableProblem`, through
+//! `searchkit::nasbench::tabular::run_to_optimum`); the predictor is
+//! [`mlp::Mlp`] on [`nb101_encoding`] (NAS-Bench-101) or the one-hot op vector
+//! (NAS-Bench-201).
 //!
 //! ```
-//! use alphax::{search, AlphaxConfig, Nb201Env};
+//! use alphax::{Alphax, AlphaxConfig, Nb201Env};
 //! use searchkit::nasbench::nb201::Metric;
-//! use searchkit::nasbench::tabular::Tabular;
+//! use searchkit::nasbench::tabular::{run_to_optimum, TableProblem, Tabular};
 //! use searchkit::rng::Stream;
 //!
 //! let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
 //! let env = Nb201Env::new(&tab);
+//! let mut alphax = Alphax::new(&env, AlphaxConfig::default());
 //! let mut rng = Stream::for_run("doc", "alphax", 0);
-//! let log = search(&env, &AlphaxConfig::default(), 300, &mut rng);
+//! let log = run_to_optimum(&TableProblem::new(&tab, None), &mut alphax, 300, &mut rng);
 //! assert!(log.len() <= 300);
 //! ```
 
@@ -46,16 +51,15 @@ pub mod mlp;
 use mlp::{Mlp, TrainConfig};
 use searchkit::nasbench::nb101::{Nb101Cell, Op, MAX_VERTICES};
 use searchkit::nasbench::nb201::Cell;
-use searchkit::nasbench::tabular::{
-    alphax_nb101_encoding, nb201_one_hot, Nb101Index, SampleLog, Source, Tabular,
-};
+use searchkit::nasbench::tabular::{nb201_one_hot, Nb101Index, Source, Tabular};
+use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::rng::Stream;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 /// An action space whose terminal states are architectures of a table.
 pub trait Env: Sync {
-    type State: Clone + Eq + Hash + std::fmt::Debug;
+    type State: Clone + Eq + Hash + Send + std::fmt::Debug;
     fn table(&self) -> &Tabular;
     fn root(&self) -> Self::State;
     /// Number of actions at `s` (actions are `0..n`).
@@ -282,7 +286,7 @@ impl Env for Nb101Env<'_> {
         let Source::Nb101 { cells } = &self.tab.source else {
             unreachable!()
         };
-        alphax_nb101_encoding(&cells[entry]).to_vec()
+        nb101_encoding(&cells[entry]).to_vec()
     }
 }
 
@@ -331,6 +335,35 @@ impl Default for AlphaxConfig {
     }
 }
 
+/// Length of AlphaX's meta-DNN input on NB101 ([`nb101_encoding`]).
+pub const NB101_DIM: usize = 56;
+
+/// AlphaX's meta-DNN input (`net_predictor.py`): the `n x n` adjacency
+/// flattened row-major and zero-padded to 49, then a code per vertex except
+/// the last (input 2, conv1x1 3, maxpool3x3 4, conv3x3 5), padded with 9 to 7.
+pub fn nb101_encoding(cell: &Nb101Cell) -> [f32; NB101_DIM] {
+    let mut v = [0f32; NB101_DIM];
+    let n = cell.num_vertices();
+    for i in 0..n {
+        for j in 0..n {
+            v[i * n + j] = if cell.adjacency[i][j] { 1.0 } else { 0.0 };
+        }
+    }
+    for k in 0..7 {
+        v[49 + k] = 9.0;
+    }
+    for (i, op) in cell.ops[..n - 1].iter().enumerate() {
+        v[49 + i] = match op {
+            Op::Input => 2.0,
+            Op::Conv1x1 => 3.0,
+            Op::MaxPool3x3 => 4.0,
+            Op::Conv3x3 => 5.0,
+            Op::Output => 6.0,
+        };
+    }
+    v
+}
+
 #[derive(Clone, Debug)]
 struct Node {
     x_bar: f64,
@@ -338,25 +371,66 @@ struct Node {
     parent: Option<usize>,
 }
 
-struct Search<'e, E: Env> {
+/// A node waiting for its sample's value: created once the value is told.
+struct Pending<S> {
+    state: S,
+    parent: Option<usize>,
+    entry: usize,
+    /// A terminal node is valued by its own sample, without the meta-DNN.
+    terminal: bool,
+}
+
+/// Iterations without a new sample before the search gives up (every
+/// reachable terminal already in the tree).
+const MAX_IDLE: usize = 1_000_000;
+
+/// AlphaX as an ask/tell optimiser of table entries.
+///
+/// One search iteration (the authors' loop body) samples at most one
+/// architecture, so an ask runs iterations until one needs a sample and
+/// returns that entry; the tell values the new node with it (plus the
+/// meta-DNN's rollouts), back-propagates, and retrains the predictor when due.
+/// Every random draw is the one the sequential loop makes, in its order. The
+/// first ask also creates the root, which costs one sample; a search that
+/// stays a million iterations without sampling gives an empty ask.
+pub struct Alphax<'e, E: Env> {
     env: &'e E,
-    cfg: &'e AlphaxConfig,
+    cfg: AlphaxConfig,
     nodes: Vec<Node>,
     ids: HashMap<E::State, usize>,
-    log: SampleLog,
-    /// Unique sampled entries with their true values, in first-sample order.
+    /// Unique sampled entries, in first-sample order.
     trained: Vec<usize>,
     trained_set: HashSet<usize>,
     meta: Option<Mlp>,
     trained_at: HashSet<usize>,
+    /// The predictor's training draws (a child of the run's stream).
+    train_rng: Option<Stream>,
+    /// The walk: current state, its node, steps since the root.
+    state: E::State,
+    cur: usize,
+    steps: usize,
+    idle: usize,
+    pending: Option<Pending<E::State>>,
 }
 
-impl<E: Env> Search<'_, E> {
-    fn sample(&mut self, entry: usize) -> f64 {
-        if self.trained_set.insert(entry) {
-            self.trained.push(entry);
+impl<'e, E: Env> Alphax<'e, E> {
+    pub fn new(env: &'e E, cfg: AlphaxConfig) -> Self {
+        Self {
+            env,
+            cfg,
+            nodes: vec![],
+            ids: HashMap::new(),
+            trained: vec![],
+            trained_set: HashSet::new(),
+            meta: None,
+            trained_at: HashSet::new(),
+            train_rng: None,
+            state: env.root(),
+            cur: 0,
+            steps: 0,
+            idle: 0,
+            pending: None,
         }
-        self.log.record(self.env.table(), entry)
     }
 
     /// A uniform random walk from `s` to a terminal state in the table.
@@ -399,18 +473,42 @@ impl<E: Env> Search<'_, E> {
         }
     }
 
-    /// The value of a new node (`MCTS.evaluate`); samples as it goes.
-    fn evaluate(&mut self, s: &E::State, rng: &mut Stream) -> f64 {
-        if self.env.is_terminal(s) {
-            return match self.env.lookup(s) {
-                Some(e) => self.sample(e),
-                None => 0.0,
-            };
-        }
-        let Some(e) = self.rollout(s, rng) else {
-            return 0.1;
+    /// Start creating the node of `s` (`MCTS.evaluate` up to its sample):
+    /// the entry to sample, or `None` when the node was valued without one
+    /// (a terminal outside the table: 0; no rollout reached the table: 0.1).
+    fn begin_create(
+        &mut self,
+        s: E::State,
+        parent: Option<usize>,
+        rng: &mut Stream,
+    ) -> Option<usize> {
+        let terminal = self.env.is_terminal(&s);
+        let found = if terminal {
+            self.env.lookup(&s)
+        } else {
+            self.rollout(&s, rng)
         };
-        let acc = self.sample(e);
+        match found {
+            Some(entry) => {
+                self.pending = Some(Pending {
+                    state: s,
+                    parent,
+                    entry,
+                    terminal,
+                });
+                Some(entry)
+            }
+            None => {
+                self.finish_create(s, parent, if terminal { 0.0 } else { 0.1 });
+                None
+            }
+        }
+    }
+
+    /// The new node's value after its sample of value `acc`: with the
+    /// meta-DNN, averaged with further rollouts valued by the predictor
+    /// (true values for architectures already sampled).
+    fn value_with_meta(&self, s: &E::State, acc: f64, rng: &mut Stream) -> f64 {
         let Some(meta) = &self.cfg.meta else {
             return acc;
         };
@@ -429,8 +527,8 @@ impl<E: Env> Search<'_, E> {
         (acc + sim / meta.rollouts as f64) / 2.0
     }
 
-    fn create(&mut self, s: E::State, parent: Option<usize>, rng: &mut Stream) -> (usize, f64) {
-        let v = self.evaluate(&s, rng);
+    /// Add the node of `s` valued `v` and back-propagate a positive value.
+    fn finish_create(&mut self, s: E::State, parent: Option<usize>, v: f64) {
         let id = self.nodes.len();
         self.nodes.push(Node {
             x_bar: v,
@@ -438,7 +536,9 @@ impl<E: Env> Search<'_, E> {
             parent,
         });
         self.ids.insert(s, id);
-        (id, v)
+        if v > 0.0 {
+            self.backpropagate(id, v);
+        }
     }
 
     /// Update the ancestors of `id` (not `id` itself), as the code does.
@@ -452,7 +552,7 @@ impl<E: Env> Search<'_, E> {
         }
     }
 
-    fn maybe_retrain(&mut self, rng: &mut Stream) {
+    fn maybe_retrain(&mut self) {
         let Some(meta) = &self.cfg.meta else { return };
         let u = self.trained.len();
         if u == 0 || u % meta.retrain_every.max(1) != 0 || !self.trained_at.insert(u) {
@@ -469,52 +569,35 @@ impl<E: Env> Search<'_, E> {
             .map(|&e| self.env.table().value(e) as f32)
             .collect();
         let net = self.meta.as_mut().expect("meta-DNN");
+        let rng = self.train_rng.as_mut().expect("set at the first ask");
         net.train(&xs, &ys, &meta.train, rng);
     }
-}
 
-/// Run AlphaX until the table's optimum is sampled or `budget` samples.
-pub fn search<E: Env>(env: &E, cfg: &AlphaxConfig, budget: usize, rng: &mut Stream) -> SampleLog {
-    let mlp_rng = rng.child("meta-dnn");
-    let meta = cfg.meta.as_ref().map(|m| {
-        let dim = env.meta_features(0).len();
-        Mlp::new(dim, &m.hidden, &mut mlp_rng.child("init"))
-    });
-    let mut train_rng = mlp_rng.child("train");
-    let mut s = Search {
-        env,
-        cfg,
-        nodes: vec![],
-        ids: HashMap::new(),
-        log: SampleLog::new(env.table()),
-        trained: vec![],
-        trained_set: HashSet::new(),
-        meta,
-        trained_at: HashSet::new(),
-    };
-    let root = env.root();
-    s.create(root.clone(), None, rng);
-    let mut state = root.clone();
-    let mut cur = 0usize;
-    let mut steps = 0usize;
-    // Iterations without a new sample; bounds a search that can no longer
-    // sample anything new (every reachable terminal already in the tree).
-    let mut idle = 0usize;
-    while !s.log.done(budget) && idle < 1_000_000 {
-        let before = s.log.len();
-        let k = env.num_actions(&state);
-        let ln_n = s.nodes[cur].n.ln();
+    /// Back to the root for the next iteration.
+    fn reset_walk(&mut self) {
+        self.state = self.env.root();
+        self.cur = 0;
+        self.steps = 0;
+    }
+
+    /// One iteration of the authors' loop up to its sample: `Some(entry)`
+    /// when a new node needs one (the iteration ends in `tell`), `None` when
+    /// the iteration ended without sampling.
+    fn iterate(&mut self, rng: &mut Stream) -> Option<usize> {
+        let env = self.env;
+        let k = env.num_actions(&self.state);
+        let ln_n = self.nodes[self.cur].n.ln();
         let mut best = f64::NEG_INFINITY;
         let mut ties: Vec<(usize, Option<E::State>)> = vec![];
         for a in 0..k {
-            let next = env.step(&state, a);
+            let next = env.step(&self.state, a);
             let u = match &next {
                 None => 0.0,
-                Some(t) => match s.ids.get(t) {
+                Some(t) => match self.ids.get(t) {
                     None => f64::INFINITY,
                     Some(&id) => {
-                        let nd = &s.nodes[id];
-                        nd.x_bar + 2.0 * cfg.cp * (2.0 * ln_n / nd.n).sqrt()
+                        let nd = &self.nodes[id];
+                        nd.x_bar + 2.0 * self.cfg.cp * (2.0 * ln_n / nd.n).sqrt()
                     }
                 },
             };
@@ -532,41 +615,90 @@ pub fn search<E: Env>(env: &E, cfg: &AlphaxConfig, budget: usize, rng: &mut Stre
             let (_, next) = ties.swap_remove(rng.below(ties.len()));
             match next {
                 None => {
-                    s.backpropagate(cur, 0.0);
+                    self.backpropagate(self.cur, 0.0);
                     true
                 }
-                Some(t) => match s.ids.get(&t).copied() {
+                Some(t) => match self.ids.get(&t).copied() {
                     None => {
-                        let (id, v) = s.create(t, Some(cur), rng);
-                        if v > 0.0 {
-                            s.backpropagate(id, v);
+                        let parent = Some(self.cur);
+                        if let Some(entry) = self.begin_create(t, parent, rng) {
+                            return Some(entry);
                         }
                         true
                     }
                     Some(id) if env.is_terminal(&t) => {
-                        let v = s.nodes[id].x_bar;
-                        s.nodes[id].n += 1.0;
-                        s.backpropagate(id, v);
+                        let v = self.nodes[id].x_bar;
+                        self.nodes[id].n += 1.0;
+                        self.backpropagate(id, v);
                         true
                     }
                     Some(id) => {
-                        state = t;
-                        cur = id;
-                        steps += 1;
-                        steps > cfg.max_steps
+                        self.state = t;
+                        self.cur = id;
+                        self.steps += 1;
+                        self.steps > self.cfg.max_steps
                     }
                 },
             }
         };
         if reset {
-            state = root.clone();
-            cur = 0;
-            steps = 0;
+            self.reset_walk();
         }
-        s.maybe_retrain(&mut train_rng);
-        idle = if s.log.len() > before { 0 } else { idle + 1 };
+        self.maybe_retrain();
+        self.idle += 1;
+        None
     }
-    s.log
+}
+
+impl<E: Env> Optimizer<usize> for Alphax<'_, E> {
+    fn name(&self) -> String {
+        "alphax".into()
+    }
+
+    fn ask(&mut self, rng: &mut Stream) -> Vec<usize> {
+        if self.train_rng.is_none() {
+            // First ask: the predictor's streams, then the root (a sample).
+            let mlp_rng = rng.child("meta-dnn");
+            self.meta = self.cfg.meta.as_ref().map(|m| {
+                let dim = self.env.meta_features(0).len();
+                Mlp::new(dim, &m.hidden, &mut mlp_rng.child("init"))
+            });
+            self.train_rng = Some(mlp_rng.child("train"));
+            if let Some(entry) = self.begin_create(self.env.root(), None, rng) {
+                return vec![entry];
+            }
+        }
+        while self.idle < MAX_IDLE {
+            if let Some(entry) = self.iterate(rng) {
+                return vec![entry];
+            }
+        }
+        vec![]
+    }
+
+    fn tell(&mut self, evaluated: &[Evaluated<usize>], rng: &mut Stream) {
+        for e in evaluated {
+            let p = self.pending.take().expect("a told sample was asked");
+            debug_assert_eq!(p.entry, e.x);
+            if self.trained_set.insert(p.entry) {
+                self.trained.push(p.entry);
+            }
+            let acc = e.y[0];
+            let v = if p.terminal {
+                acc
+            } else {
+                self.value_with_meta(&p.state, acc, rng)
+            };
+            let root = p.parent.is_none();
+            self.finish_create(p.state, p.parent, v);
+            if !root {
+                // The rest of the loop iteration that sampled.
+                self.reset_walk();
+                self.maybe_retrain();
+                self.idle = 0;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,17 @@ use super::*;
 use searchkit::nasbench::nb101::fixture::{synthetic_records, write_tfrecord_fixture};
 use searchkit::nasbench::nb101::{self, Nb101Table};
 use searchkit::nasbench::nb201::Metric;
-use searchkit::nasbench::tabular::{nb101_small_space, random_search};
+use searchkit::nasbench::tabular::{nb101_small_space, run_to_optimum, SampleLog, TableProblem};
+
+fn search<E: Env>(env: &E, cfg: &AlphaxConfig, budget: usize, rng: &mut Stream) -> SampleLog {
+    let mut alphax = Alphax::new(env, cfg.clone());
+    run_to_optimum(
+        &TableProblem::new(env.table(), None),
+        &mut alphax,
+        budget,
+        rng,
+    )
+}
 
 fn nb201() -> Tabular {
     Tabular::nb201(Metric::parse("cifar10-test").unwrap())
@@ -20,7 +30,7 @@ pub(crate) fn small_nb101(v: usize, tag: &str) -> Tabular {
     write_tfrecord_fixture(&path, &recs).unwrap();
     let table = Nb101Table::load(&path).unwrap();
     let _ = std::fs::remove_file(&path);
-    Tabular::nb101(&table, nb101::Metric::MeanTestAcc, v)
+    Tabular::nb101_with(&table, nb101::Metric::MeanTestAcc, v, nb101_encoding).unwrap()
 }
 
 #[test]
@@ -72,33 +82,24 @@ fn backpropagation_updates_ancestors_only() {
     let tab = nb201();
     let env = Nb201Env::new(&tab);
     let cfg = AlphaxConfig::default();
-    let mut s = Search {
-        env: &env,
-        cfg: &cfg,
-        nodes: vec![
-            Node {
-                x_bar: 0.5,
-                n: 1.0,
-                parent: None,
-            },
-            Node {
-                x_bar: 0.7,
-                n: 1.0,
-                parent: Some(0),
-            },
-            Node {
-                x_bar: 0.9,
-                n: 1.0,
-                parent: Some(1),
-            },
-        ],
-        ids: HashMap::new(),
-        log: SampleLog::new(&tab),
-        trained: vec![],
-        trained_set: HashSet::new(),
-        meta: None,
-        trained_at: HashSet::new(),
-    };
+    let mut s = Alphax::new(&env, cfg);
+    s.nodes = vec![
+        Node {
+            x_bar: 0.5,
+            n: 1.0,
+            parent: None,
+        },
+        Node {
+            x_bar: 0.7,
+            n: 1.0,
+            parent: Some(0),
+        },
+        Node {
+            x_bar: 0.9,
+            n: 1.0,
+            parent: Some(1),
+        },
+    ];
     s.backpropagate(2, 0.9);
     assert_eq!(s.nodes[2].n, 1.0);
     assert_eq!(s.nodes[1].n, 2.0);
@@ -118,8 +119,6 @@ fn alphax_finds_the_nb201_optimum() {
         assert_eq!(log.samples_to_optimum(), Some(log.len()));
         assert!(log.curve.windows(2).all(|w| w[1] >= w[0]));
     }
-    let mut rng = Stream::root("r");
-    assert!(random_search(&tab, 10, &mut rng).len() == 10);
 }
 
 #[test]
@@ -154,4 +153,14 @@ fn alphax_runs_on_an_nb101_fixture_through_the_tfrecord_loader() {
             log.len()
         );
     }
+}
+
+#[test]
+fn nb101_encoding_follows_the_authors_layout() {
+    let (m, c) = searchkit::nasbench::nb101::fixture::alphax_best_cell();
+    let a = nb101_encoding(&c);
+    let flat: Vec<f32> = m.iter().flatten().map(|&b| b as f32).collect();
+    assert_eq!(&a[..36], &flat[..]);
+    assert!(a[36..49].iter().all(|&x| x == 0.0));
+    assert_eq!(&a[49..], &[2.0, 5.0, 5.0, 5.0, 5.0, 9.0, 9.0]);
 }

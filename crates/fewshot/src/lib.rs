@@ -18,7 +18,9 @@
 //! - [`EstimateProblem`] and [`search`]: any ask/tell optimiser of the
 //!   workspace (regularized evolution, random search, ...) searching with an
 //!   estimate as fitness, scored by the best *true* accuracy among the unique
-//!   architectures it visited; [`Counting`] says how samples are counted.
+//!   architectures it visited; [`Counting`] says how samples are counted;
+//! - [`key`]: the authors' name of a cell ([`key::fewshot_key`],
+//!   [`key::cell_from_fewshot_key`]), how the embedded tables are keyed.
 //!
 //! ```
 //! use fewshot::{rank_quality, Estimator};
@@ -29,6 +31,8 @@
 //!
 //! Training the supernets themselves needs the deep-learning backend and
 //! CIFAR-10; it is not part of this crate yet.
+
+pub mod key;
 
 use searchkit::nasbench::nb201::{self, Cell};
 use searchkit::optimizer::Optimizer;
@@ -105,7 +109,7 @@ fn parse_table(gz: &[u8], what: &str) -> Vec<f64> {
     let mut out = vec![f64::NAN; nb201::NUM_CELLS];
     for (k, v) in map {
         let cell =
-            Cell::from_fewshot_key(&k).unwrap_or_else(|e| panic!("few-shot table {what}: {e}"));
+            key::cell_from_fewshot_key(&k).unwrap_or_else(|e| panic!("few-shot table {what}: {e}"));
         out[cell.index()] = v;
     }
     assert!(

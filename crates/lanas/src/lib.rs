@@ -23,24 +23,30 @@
 //! node has fewer samples than features); [`Fit::Adam`] is kept as an option
 //! and tested to give the same fit.
 //!
-//! Entry points: [`LanasConfig`] (the code's defaults) and [`search`] on a
-//! [`Tabular`] from `searchkit::nasbench::tabular`.
+//! Entry points: [`Lanas`], an ask/tell [`Optimizer`] of table entries
+//! driven by core's run loop (on a `TableProblem`, through
+//! `searchkit::nasbench::tabular::run_to_optimum`), with [`LanasConfig`] (the
+//! code's defaults); [`nb101_encoding`], the NAS-Bench-101 input of the
+//! linear models, for `Tabular::nb101_with`.
 //!
 //! ```
-//! use lanas::{search, LanasConfig};
+//! use lanas::{Lanas, LanasConfig};
 //! use searchkit::nasbench::nb201::Metric;
-//! use searchkit::nasbench::tabular::Tabular;
+//! use searchkit::nasbench::tabular::{run_to_optimum, TableProblem, Tabular};
 //! use searchkit::rng::Stream;
 //!
 //! let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+//! let mut lanas = Lanas::new(&tab, LanasConfig::default());
 //! let mut rng = Stream::for_run("doc", "lanas", 0);
-//! let log = search(&tab, &LanasConfig::default(), 200, &mut rng);
+//! let log = run_to_optimum(&TableProblem::new(&tab, None), &mut lanas, 200, &mut rng);
 //! assert!(log.len() <= 200);
 //! println!("best after {} samples: {:.4}", log.len(), log.curve.last().unwrap());
 //! ```
 
 use searchkit::linalg::symmetric_eigen;
-use searchkit::nasbench::tabular::{SampleLog, Tabular};
+use searchkit::nasbench::nb101::{Nb101Cell, Op};
+use searchkit::nasbench::tabular::Tabular;
+use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::partition::Ucb;
 use searchkit::rng::Stream;
 
@@ -317,50 +323,144 @@ impl Tree {
     }
 }
 
-/// Run LaNAS on `tab` until its optimum is sampled or `budget` samples.
-pub fn search(tab: &Tabular, cfg: &LanasConfig, budget: usize, rng: &mut Stream) -> SampleLog {
-    let mut log = SampleLog::new(tab);
-    let mut sampled = vec![false; tab.len()];
-    let mut samples = Vec::new();
-    let take = |i: usize, log: &mut SampleLog, samples: &mut Vec<usize>, sampled: &mut [bool]| {
-        sampled[i] = true;
-        samples.push(i);
-        log.record(tab, i)
-    };
-    while samples.len() < cfg.init_samples.min(tab.len()) && !log.done(budget) {
-        let i = rng.below(tab.len());
-        if !sampled[i] {
-            take(i, &mut log, &mut samples, &mut sampled);
+/// LaNAS as an ask/tell optimiser of table entries, one architecture per
+/// ask: first `init_samples` distinct random entries, then rounds of `batch`
+/// samples, each round on a tree retrained on every sample so far. A sample's
+/// value (told back) is back-propagated in the round's tree before the next
+/// ask, as in the authors' loop; an exhausted table gives an empty ask.
+#[derive(Clone, Debug)]
+pub struct Lanas<'a> {
+    tab: &'a Tabular,
+    cfg: LanasConfig,
+    sampled: Vec<bool>,
+    samples: Vec<usize>,
+    round: Option<Round>,
+    /// The leaf the last asked architecture came from (rounds only).
+    pending_leaf: Option<usize>,
+}
+
+/// One round: its tree, the unsampled entries per leaf, samples drawn so far.
+#[derive(Clone, Debug)]
+struct Round {
+    tree: Tree,
+    leaves: Vec<Vec<usize>>,
+    drawn: usize,
+}
+
+impl<'a> Lanas<'a> {
+    pub fn new(tab: &'a Tabular, cfg: LanasConfig) -> Self {
+        Self {
+            tab,
+            cfg,
+            sampled: vec![false; tab.len()],
+            samples: vec![],
+            round: None,
+            pending_leaf: None,
         }
     }
-    while !log.done(budget) && samples.len() < tab.len() {
-        let mut tree = Tree::train(tab, &samples, cfg);
-        let leaves_n = 1 << (tree.height - 1);
-        let mut leaves: Vec<Vec<usize>> = vec![vec![]; leaves_n];
-        for i in 0..tab.len() {
-            if !sampled[i] {
-                leaves[tree.leaf_of(tab.encoding(i))].push(i);
+
+    /// A new round: retrain on every sample, route the unsampled space.
+    fn new_round(&self) -> Round {
+        let tree = Tree::train(self.tab, &self.samples, &self.cfg);
+        let mut leaves: Vec<Vec<usize>> = vec![vec![]; 1 << (tree.height - 1)];
+        for i in 0..self.tab.len() {
+            if !self.sampled[i] {
+                leaves[tree.leaf_of(self.tab.encoding(i))].push(i);
             }
         }
-        for _ in 0..cfg.batch {
-            if log.done(budget) {
-                break;
-            }
-            let mut leaf = tree.select(cfg.cp, rng);
-            if leaves[leaf].is_empty() {
-                // The code's fallback: the first non-empty leaf in node order.
-                match leaves.iter().position(|l| !l.is_empty()) {
-                    Some(l) => leaf = l,
-                    None => break,
+        Round {
+            tree,
+            leaves,
+            drawn: 0,
+        }
+    }
+}
+
+impl Optimizer<usize> for Lanas<'_> {
+    fn name(&self) -> String {
+        "lanas".into()
+    }
+
+    fn ask(&mut self, rng: &mut Stream) -> Vec<usize> {
+        let n = self.tab.len();
+        if self.samples.len() >= n {
+            return vec![];
+        }
+        if self.samples.len() < self.cfg.init_samples.min(n) {
+            // Uniform draws until an unsampled entry comes up.
+            loop {
+                let i = rng.below(n);
+                if !self.sampled[i] {
+                    return vec![i];
                 }
             }
-            let k = rng.below(leaves[leaf].len());
-            let arch = leaves[leaf].swap_remove(k);
-            let v = take(arch, &mut log, &mut samples, &mut sampled);
-            tree.backpropagate(leaf, v);
+        }
+        if self
+            .round
+            .as_ref()
+            .is_none_or(|r| r.drawn >= self.cfg.batch)
+        {
+            self.round = Some(self.new_round());
+        }
+        let r = self.round.as_mut().expect("a round");
+        r.drawn += 1;
+        let mut leaf = r.tree.select(self.cfg.cp, rng);
+        if r.leaves[leaf].is_empty() {
+            // The code's fallback: the first non-empty leaf in node order.
+            match r.leaves.iter().position(|l| !l.is_empty()) {
+                Some(l) => leaf = l,
+                None => return vec![],
+            }
+        }
+        let k = rng.below(r.leaves[leaf].len());
+        self.pending_leaf = Some(leaf);
+        vec![r.leaves[leaf].swap_remove(k)]
+    }
+
+    fn tell(&mut self, evaluated: &[Evaluated<usize>], _rng: &mut Stream) {
+        for e in evaluated {
+            self.sampled[e.x] = true;
+            self.samples.push(e.x);
+            if let (Some(leaf), Some(r)) = (self.pending_leaf.take(), self.round.as_mut()) {
+                r.tree.backpropagate(leaf, e.y[0]);
+            }
         }
     }
-    log
+}
+
+/// Length of the LaNAS NB101 encoding ([`nb101_encoding`]).
+pub const NB101_DIM: usize = 49;
+
+/// The NB101 encoding of the LaNAS repository's `nasbench_dataset` (taken from
+/// AlphaX), as far as the code shows it (the dataset itself is a download):
+/// the cell's `n x n` adjacency flattened row-major and zero-padded to 42
+/// values (for 7 vertices the dropped tail is the output row, always zero),
+/// then 7 op codes: input -1, conv3x3 0.5, output 1.0 and padding 0 (read off
+/// the known best cell in `Node.py`); conv1x1 0.25 and maxpool3x3 0.75 are our
+/// choice, as the code shows no cell with them.
+pub fn nb101_encoding(cell: &Nb101Cell) -> [f32; NB101_DIM] {
+    let mut v = [0f32; NB101_DIM];
+    let n = cell.num_vertices();
+    let mut k = 0;
+    'rows: for i in 0..n {
+        for j in 0..n {
+            if k == 42 {
+                break 'rows;
+            }
+            v[k] = if cell.adjacency[i][j] { 1.0 } else { 0.0 };
+            k += 1;
+        }
+    }
+    for (i, op) in cell.ops.iter().enumerate() {
+        v[42 + i] = match op {
+            Op::Input => -1.0,
+            Op::Conv1x1 => 0.25,
+            Op::Conv3x3 => 0.5,
+            Op::MaxPool3x3 => 0.75,
+            Op::Output => 1.0,
+        };
+    }
+    v
 }
 
 #[cfg(test)]

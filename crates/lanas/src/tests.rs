@@ -1,6 +1,13 @@
 use super::*;
+use searchkit::baselines::RandomSearch;
 use searchkit::nasbench::nb201::Metric;
-use searchkit::nasbench::tabular::{random_search, Source};
+use searchkit::nasbench::tabular::{run_to_optimum, SampleLog, Source, TableProblem};
+use searchkit::problem::Problem;
+
+fn search(tab: &Tabular, cfg: &LanasConfig, budget: usize, rng: &mut Stream) -> SampleLog {
+    let mut lanas = Lanas::new(tab, cfg.clone());
+    run_to_optimum(&TableProblem::new(tab, None), &mut lanas, budget, rng)
+}
 
 fn rows(xs: &[Vec<f32>]) -> Vec<&[f32]> {
     xs.iter().map(|x| x.as_slice()).collect()
@@ -109,7 +116,9 @@ fn lanas_finds_the_nb201_optimum_faster_than_random_search() {
         assert_eq!(seen.len(), log.len(), "LaNAS never resamples");
         ours += hit as f64;
         let mut rng = Stream::for_run("t", "random", seed);
-        rand += random_search(&tab, usize::MAX, &mut rng).len() as f64;
+        let problem = TableProblem::new(&tab, None);
+        let mut random = RandomSearch::without_replacement(*problem.space(), 1);
+        rand += run_to_optimum(&problem, &mut random, usize::MAX, &mut rng).len() as f64;
     }
     assert!(ours < rand, "lanas {ours} random {rand}");
 }
@@ -121,4 +130,14 @@ fn same_stream_same_run() {
     let b = search(&tab, &LanasConfig::default(), 300, &mut Stream::root("x"));
     assert_eq!(a.sampled, b.sampled);
     assert!(matches!(tab.source, Source::Nb201));
+}
+
+#[test]
+fn nb101_encoding_follows_the_authors_layout() {
+    let (m, c) = searchkit::nasbench::nb101::fixture::alphax_best_cell();
+    let v = nb101_encoding(&c);
+    let flat: Vec<f32> = m.iter().flatten().map(|&b| b as f32).collect();
+    assert_eq!(&v[..36], &flat[..]);
+    assert!(v[36..42].iter().all(|&x| x == 0.0));
+    assert_eq!(&v[42..], &[-1.0, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0]);
 }

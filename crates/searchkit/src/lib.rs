@@ -45,7 +45,9 @@ pub mod stats;
 
 /// The names most programs need.
 pub mod prelude {
-    pub use crate::optimizer::{run, Evaluated, Observer, Optimizer, Trace, TraceEntry};
+    pub use crate::optimizer::{
+        run, run_until, Evaluated, Observer, Optimizer, StopWhen, Trace, TraceEntry,
+    };
     pub use crate::problem::{Problem, Sense};
     pub use crate::rng::Stream;
     pub use crate::space::{BoxSpace, Categorical, Space};

@@ -1,6 +1,15 @@
 //! The ask/tell optimiser trait every algorithm of the workspace implements,
 //! and the run loop (budget, seed, trace, observers) that drives it.
 //!
+//! One protocol for every search: [`run`] spends a budget; [`run_until`]
+//! also stops at a [`StopWhen`] condition (e.g. once the problem's known
+//! optimum is sampled, as the tabular NAS papers count "samples to the
+//! optimum"). Either way the optimiser may end the run early by proposing an
+//! empty batch, and the trace says why the run stopped
+//! ([`TerminationReason`]). Observers watch every batch: progress logs
+//! ([`LogObserver`]) or paper metrics such as
+//! [`crate::nasbench::tabular::SampleLog`].
+//!
 //! ```
 //! use searchkit::prelude::*;
 //! use searchkit::baselines::RandomSearch;
@@ -65,10 +74,49 @@ pub struct TraceEntry<X> {
     pub y: Vec<f64>,
 }
 
-/// Every evaluation of a run, in order.
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationReason {
+    /// The evaluation budget is spent.
+    #[default]
+    BudgetReached,
+    /// The optimiser proposed an empty batch (e.g. a finite space is exhausted).
+    OptimizerExhausted,
+    /// The [`StopWhen`] condition was met (e.g. the known optimum was sampled).
+    TargetReached,
+}
+
+/// When [`run_until`] stops before its budget is spent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum StopWhen {
+    /// Never: only the budget (or an exhausted optimiser) ends the run.
+    #[default]
+    BudgetSpent,
+    /// Once objective 0 reaches this raw value (in the problem's sense).
+    Target(f64),
+    /// Once objective 0 reaches the problem's known optimum
+    /// ([`Problem::optimum`]; never when the problem knows none).
+    KnownOptimum,
+}
+
+impl StopWhen {
+    /// The target of objective 0 in maximisation form, if any.
+    fn target<P: Problem>(self, problem: &P) -> Option<f64> {
+        let raw = match self {
+            StopWhen::BudgetSpent => None,
+            StopWhen::Target(t) => Some(t),
+            StopWhen::KnownOptimum => problem.optimum(),
+        }?;
+        problem.oriented(&[raw]).first().copied()
+    }
+}
+
+/// Every evaluation of a run, in order, and why the run stopped.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Trace<X> {
     pub entries: Vec<TraceEntry<X>>,
+    pub stop: TerminationReason,
 }
 
 impl<X> Trace<X> {
@@ -135,7 +183,7 @@ impl<X> Observer<X> for LogObserver {
 /// Evaluation order, batching and every random draw are fixed by `rng`, so the
 /// trace is a pure function of `(problem, optimiser state, budget, rng)`.
 /// Stops early if the optimiser proposes an empty batch (e.g. an exhausted
-/// finite space).
+/// finite space). The same as [`run_until`] with [`StopWhen::BudgetSpent`].
 pub fn run<P, O>(
     problem: &P,
     opt: &mut O,
@@ -147,13 +195,37 @@ where
     P: Problem,
     O: Optimizer<<P::Space as Space>::X> + ?Sized,
 {
+    run_until(problem, opt, budget, StopWhen::BudgetSpent, rng, observers)
+}
+
+/// Run `opt` on `problem` until `budget` evaluations, an empty ask, or the
+/// `stop` condition, whichever comes first; [`Trace::stop`] says which.
+///
+/// The condition is checked after each told batch, so an optimiser proposing
+/// one point per ask stops right after the point that met it.
+pub fn run_until<P, O>(
+    problem: &P,
+    opt: &mut O,
+    budget: usize,
+    stop: StopWhen,
+    rng: &mut Stream,
+    observers: &mut [&mut dyn Observer<<P::Space as Space>::X>],
+) -> Trace<<P::Space as Space>::X>
+where
+    P: Problem,
+    O: Optimizer<<P::Space as Space>::X> + ?Sized,
+{
+    let target = stop.target(problem);
     let mut trace = Trace {
-        entries: Vec::with_capacity(budget),
+        // Budgets may be "unlimited" (usize::MAX) when a run ends at a target.
+        entries: Vec::with_capacity(budget.min(1 << 16)),
+        stop: TerminationReason::BudgetReached,
     };
     let mut batch_no = 0;
     while trace.len() < budget {
         let mut xs = opt.ask(rng);
         if xs.is_empty() {
+            trace.stop = TerminationReason::OptimizerExhausted;
             break;
         }
         xs.truncate(budget - trace.len());
@@ -179,6 +251,10 @@ where
             o.on_batch(&trace.entries[start..], trace.len(), budget);
         }
         batch_no += 1;
+        if target.is_some_and(|t| told.iter().any(|e| e.y[0] >= t)) {
+            trace.stop = TerminationReason::TargetReached;
+            break;
+        }
     }
     for o in observers.iter_mut() {
         o.on_finish(&trace);

@@ -17,6 +17,21 @@ pub trait Space: Send + Sync {
     fn contains(&self, x: &Self::X) -> bool;
 }
 
+/// A space of finitely many points, numbered `0..num_points()` (what sampling
+/// without replacement needs).
+pub trait FiniteSpace: Space {
+    /// Number of points.
+    fn num_points(&self) -> usize;
+    /// The point numbered `i` (`i < num_points()`).
+    fn point(&self, i: usize) -> Self::X;
+}
+
+/// A space with a mutation operator: a random neighbour of a point (what
+/// evolutionary search needs).
+pub trait Mutate: Space {
+    fn mutate(&self, x: &Self::X, rng: &mut Stream) -> Self::X;
+}
+
 /// An axis-aligned box `[lower_i, upper_i]` in R^d.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BoxSpace {
@@ -165,6 +180,23 @@ impl Space for Categorical {
     }
     fn contains(&self, x: &Vec<usize>) -> bool {
         x.len() == self.dim() && x.iter().zip(&self.cardinalities).all(|(v, c)| v < c)
+    }
+}
+
+impl FiniteSpace for Categorical {
+    /// Panics if the space has more than `usize::MAX` points.
+    fn num_points(&self) -> usize {
+        usize::try_from(self.size()).expect("categorical space too large to index")
+    }
+    fn point(&self, i: usize) -> Vec<usize> {
+        self.point_at(i)
+    }
+}
+
+impl Mutate for Categorical {
+    /// [`Categorical::mutate_one`].
+    fn mutate(&self, x: &Vec<usize>, rng: &mut Stream) -> Vec<usize> {
+        self.mutate_one(x, rng)
     }
 }
 

@@ -1,16 +1,20 @@
 //! Driver for LaNAS and AlphaX: search a tabular NAS benchmark until its global
-//! optimum is sampled.
+//! optimum is sampled. Every method (LaNAS, AlphaX, REA, random search) is an
+//! `Optimizer` of table entries run by `tabular::run_to_optimum`: core's run
+//! loop on a `TableProblem`, stopping at the known optimum, with the
+//! `SampleLog` observer.
 
 use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
-use alphax::{AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
+use alphax::{Alphax, AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
 use anyhow::{bail, Result};
-use lanas::{Fit, LanasConfig};
+use lanas::{Fit, Lanas, LanasConfig};
+use searchkit::baselines::{RandomSearch, RegularizedEvolution, Tournament};
 use searchkit::nasbench::nb101::{self, Nb101Table};
 use searchkit::nasbench::nb201::Metric;
-use searchkit::nasbench::tabular::{
-    random_search, regularized_evolution, Nb101Index, SampleLog, Tabular,
-};
+use searchkit::nasbench::tabular::{run_to_optimum, Nb101Index, SampleLog, TableProblem, Tabular};
+use searchkit::optimizer::Optimizer;
+use searchkit::problem::Problem;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -269,7 +273,10 @@ impl Search {
             } => {
                 let file = nb101::locate(path.as_deref()).map_err(|e| e.to_string())?;
                 let table = Nb101Table::load(&file).map_err(|e| e.to_string())?;
-                let tab = Tabular::nb101(&table, *metric, *max_vertices);
+                check_nb101_size(&file, &table, *max_vertices)?;
+                let tab =
+                    Tabular::nb101_with(&table, *metric, *max_vertices, lanas::nb101_encoding)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
                 let index = Some(Nb101Index::new(&tab));
                 Ok(TabBox(Tab { tab, index }))
             }
@@ -279,6 +286,31 @@ impl Search {
             Err(e) => bail!("{e}"),
         }
     }
+}
+
+/// Unique cells of the official `nasbench_only108.tfrecord`.
+const NB101_CELLS: usize = 423_624;
+
+/// With `max_vertices = 7` the whole table is searched, so the file must hold
+/// every cell: a file cut at a record boundary reads without a framing error
+/// and would silently move the optimum. Smaller domains (and fixtures) are not
+/// checked.
+fn check_nb101_size(
+    file: &std::path::Path,
+    table: &Nb101Table,
+    max_vertices: usize,
+) -> std::result::Result<(), String> {
+    if max_vertices >= 7 && table.len() != NB101_CELLS {
+        return Err(format!(
+            "{}: holds {} unique NAS-Bench-101 cells, but the official {} has {NB101_CELLS}; \
+             the file is incomplete (download it again) or not the official one \
+             (problem.max_vertices below 7 searches a sub-space without this check)",
+            file.display(),
+            table.len(),
+            nb101::FILE_NAME
+        ));
+    }
+    Ok(())
 }
 
 impl Prepared for Search {
@@ -304,33 +336,30 @@ impl Prepared for Search {
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let Tab { tab, index } = self.table()?;
+        let problem = TableProblem::new(tab, index.as_ref());
+        let mut go =
+            |opt: &mut dyn Optimizer<usize>| run_to_optimum(&problem, opt, budget, &mut rng);
         let log: SampleLog = match &self.methods[method] {
-            Algo::Lanas(cfg) => lanas::search(tab, cfg, budget, &mut rng),
+            Algo::Lanas(cfg) => go(&mut Lanas::new(tab, cfg.clone())),
             Algo::Alphax(cfg, lookup) => match &self.bench {
-                Bench::Nb201(_) => alphax::search(&Nb201Env::new(tab), cfg, budget, &mut rng),
+                Bench::Nb201(_) => go(&mut Alphax::new(&Nb201Env::new(tab), cfg.clone())),
                 Bench::Nb101 {
                     max_vertices,
                     max_edges,
                     ..
-                } => alphax::search(
-                    &Nb101Env::new(tab, *max_vertices, *max_edges, *lookup),
-                    cfg,
-                    budget,
-                    &mut rng,
-                ),
+                } => {
+                    let env = Nb101Env::new(tab, *max_vertices, *max_edges, *lookup);
+                    go(&mut Alphax::new(&env, cfg.clone()))
+                }
             },
             Algo::Rea {
                 population,
                 sample_size,
-            } => regularized_evolution(
-                tab,
-                index.as_ref(),
-                *population,
-                *sample_size,
-                budget,
-                &mut rng,
+            } => go(
+                &mut RegularizedEvolution::new(*problem.space(), *population, *sample_size)
+                    .with_tournament(Tournament::WithoutReplacement),
             ),
-            Algo::Random => random_search(tab, budget, &mut rng),
+            Algo::Random => go(&mut RandomSearch::without_replacement(*problem.space(), 1)),
         };
         let mut out = RunOutput {
             // Percent, as both papers plot it.
@@ -438,6 +467,64 @@ mod tests {
             let _ = std::fs::remove_dir_all(out);
             let _ = std::fs::remove_file(file);
         }
+    }
+
+    /// Runs `lanas-nb101` (ci profile) on `file`; the error of the first run.
+    fn nb101_error(file: &std::path::Path, max_vertices: Option<i64>) -> String {
+        let root = workspace_root();
+        let mut loaded = config::find(&root, "lanas-nb101").unwrap();
+        loaded.exp.problem.insert(
+            searchkit::nasbench::nb101::CONFIG_KEY.into(),
+            toml::Value::String(file.display().to_string()),
+        );
+        if let Some(v) = max_vertices {
+            loaded
+                .exp
+                .problem
+                .insert("max_vertices".into(), toml::Value::Integer(v));
+        }
+        let out = std::env::temp_dir().join(format!(
+            "tabular-nas-err-{}-{}",
+            max_vertices.unwrap_or(7),
+            std::process::id()
+        ));
+        let opts = runner::Options {
+            profile: "ci".into(),
+            budget: Some(20),
+            out: Some(out.clone()),
+            progress: false,
+            ..Default::default()
+        };
+        let e = runner::reproduce(&root, loaded, &opts).expect_err("must fail");
+        let _ = std::fs::remove_dir_all(out);
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn an_empty_nb101_file_is_a_clear_error() {
+        let file =
+            std::env::temp_dir().join(format!("tabular-nas-empty-{}.tfrecord", std::process::id()));
+        write_tfrecord_fixture(&file, &[]).unwrap();
+        let name = file.display().to_string();
+        let e = nb101_error(&file, Some(5));
+        assert!(e.contains(&name) && e.contains("no entries"), "{e}");
+        let e = nb101_error(&file, None);
+        assert!(e.contains(&name) && e.contains("holds 0 unique"), "{e}");
+        let _ = std::fs::remove_file(file);
+    }
+
+    #[test]
+    fn a_cut_nb101_file_is_an_error_when_the_whole_table_is_searched() {
+        // The fixture reads like the official file cut at a record boundary.
+        let file = fixture("cut");
+        let e = nb101_error(&file, None);
+        assert!(
+            e.contains(&file.display().to_string())
+                && e.contains("holds 2532 unique NAS-Bench-101 cells")
+                && e.contains("423624"),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(file);
     }
 
     #[test]

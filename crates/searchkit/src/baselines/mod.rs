@@ -16,5 +16,5 @@ pub use cmaes::CmaEs;
 pub use nsga2::Nsga2;
 pub use qehvi::{propose_qehvi, Qehvi, QehviConfig};
 pub use random::RandomSearch;
-pub use rea::RegularizedEvolution;
+pub use rea::{RegularizedEvolution, Tournament};
 pub use turbo::{Turbo1, TurboConfig};

@@ -1,21 +1,25 @@
 //! Uniform random search, with or without replacement.
 //!
 //! NAS tables count random search in *unique* architectures, so on a
-//! [`Categorical`] space [`RandomSearch::without_replacement`] draws a uniform
-//! random permutation of the space lazily (never proposing a point twice) and
-//! stops, by asking for an empty batch, once the space is exhausted.
+//! [`FiniteSpace`] (a [`Categorical`] space, a table of architectures)
+//! [`RandomSearch::without_replacement`] draws a uniform random permutation of
+//! the space lazily (never proposing a point twice) and stops, by asking for an
+//! empty batch, once the space is exhausted.
 
 use std::collections::HashMap;
 
 use crate::optimizer::{Evaluated, Optimizer};
 use crate::rng::Stream;
-use crate::space::{Categorical, Space};
+use crate::space::{FiniteSpace, Space};
+
+#[cfg(doc)]
+use crate::space::Categorical;
 
 /// Uniform random search: `batch` uniform points per ask.
 ///
 /// [`RandomSearch::new`] samples independently (with replacement) on any
 /// [`Space`]; [`RandomSearch::without_replacement`] never repeats a point of a
-/// [`Categorical`] space.
+/// [`FiniteSpace`].
 #[derive(Clone, Debug)]
 pub struct RandomSearch<S: Space> {
     space: S,
@@ -23,43 +27,51 @@ pub struct RandomSearch<S: Space> {
     unique: Option<Unique<S>>,
 }
 
-/// Sampling-without-replacement state: a lazy permutation of point indices and
-/// how to turn an index into a point of `S` (only [`Categorical`] builds one).
+/// Sampling-without-replacement state: a lazy permutation of point numbers
+/// and how to turn a number into a point of `S` (only a [`FiniteSpace`]
+/// builds one).
 #[derive(Clone, Debug)]
 struct Unique<S: Space> {
     perm: LazyPermutation,
     decode: fn(&S, usize) -> S::X,
 }
 
-/// Fisher-Yates shuffle of `0..n` done one draw at a time: only the swapped
-/// positions are stored, so memory grows with the number of draws, not with
-/// `n` (NAS spaces can be large while budgets stay small).
+/// Fisher-Yates shuffle of `0..n` done one draw at a time from the front
+/// (draw `k` swaps position `k` with a uniform position in `k..n`): only the
+/// displaced positions are stored, so memory grows with the number of draws,
+/// not with `n` (NAS spaces can be large while budgets stay small).
 #[derive(Clone, Debug)]
 struct LazyPermutation {
-    remaining: usize,
+    n: usize,
+    next: usize,
     swapped: HashMap<usize, usize>,
 }
 
 impl LazyPermutation {
     fn new(n: usize) -> Self {
         Self {
-            remaining: n,
+            n,
+            next: 0,
             swapped: HashMap::new(),
         }
     }
 
+    fn remaining(&self) -> usize {
+        self.n - self.next
+    }
+
     fn next(&mut self, rng: &mut Stream) -> Option<usize> {
-        if self.remaining == 0 {
+        let k = self.next;
+        if k == self.n {
             return None;
         }
-        let j = rng.below(self.remaining);
-        let last = self.remaining - 1;
+        let j = k + rng.below(self.n - k);
         let at_j = self.swapped.get(&j).copied().unwrap_or(j);
-        let at_last = self.swapped.remove(&last).unwrap_or(last);
-        if j != last {
-            self.swapped.insert(j, at_last);
+        let at_k = self.swapped.remove(&k).unwrap_or(k);
+        if j != k {
+            self.swapped.insert(j, at_k);
         }
-        self.remaining = last;
+        self.next = k + 1;
         Some(at_j)
     }
 }
@@ -73,27 +85,26 @@ impl<S: Space> RandomSearch<S> {
             unique: None,
         }
     }
+
+    /// Points not yet proposed (`None` when sampling with replacement).
+    pub fn remaining(&self) -> Option<usize> {
+        self.unique.as_ref().map(|u| u.perm.remaining())
+    }
 }
 
-impl RandomSearch<Categorical> {
+impl<S: FiniteSpace> RandomSearch<S> {
     /// Uniform points never proposed twice, `batch` per ask (fewer at the end);
     /// an exhausted space yields an empty batch, which ends the run loop.
-    /// Panics if the space has more than `usize::MAX` points.
-    pub fn without_replacement(space: Categorical, batch: usize) -> Self {
-        let n = usize::try_from(space.size()).expect("categorical space too large to index");
+    pub fn without_replacement(space: S, batch: usize) -> Self {
+        let n = space.num_points();
         Self {
             space,
             batch: batch.max(1),
             unique: Some(Unique {
                 perm: LazyPermutation::new(n),
-                decode: |s: &Categorical, i| s.point_at(i),
+                decode: |s: &S, i| s.point(i),
             }),
         }
-    }
-
-    /// Points not yet proposed (`None` when sampling with replacement).
-    pub fn remaining(&self) -> Option<usize> {
-        self.unique.as_ref().map(|u| u.perm.remaining)
     }
 }
 
@@ -118,6 +129,7 @@ mod tests {
     use super::*;
     use crate::optimizer::run;
     use crate::problem::Problem;
+    use crate::space::Categorical;
 
     struct IndexValue(Categorical);
     impl Problem for IndexValue {
@@ -131,6 +143,34 @@ mod tests {
         fn evaluate(&self, x: &Vec<usize>) -> Vec<f64> {
             vec![self.0.index_of(x) as f64]
         }
+        fn optimum(&self) -> Option<f64> {
+            Some(self.0.size() as f64 - 1.0)
+        }
+    }
+
+    #[test]
+    fn run_until_reports_why_it_stopped() {
+        use crate::optimizer::{run_until, StopWhen, TerminationReason};
+        let p = IndexValue(Categorical::new(vec![50]));
+        let go = |budget, stop| {
+            let mut opt = RandomSearch::without_replacement(p.0.clone(), 1);
+            let mut rng = Stream::root("stop");
+            run_until(&p, &mut opt, budget, stop, &mut rng, &mut [])
+        };
+        let t = go(10, StopWhen::BudgetSpent);
+        assert_eq!((t.len(), t.stop), (10, TerminationReason::BudgetReached));
+        let t = go(usize::MAX, StopWhen::BudgetSpent);
+        assert_eq!(
+            (t.len(), t.stop),
+            (50, TerminationReason::OptimizerExhausted)
+        );
+        let t = go(usize::MAX, StopWhen::KnownOptimum);
+        assert_eq!(t.stop, TerminationReason::TargetReached);
+        assert_eq!(t.entries.last().unwrap().raw[0], 49.0);
+        assert!(t.entries[..t.len() - 1].iter().all(|e| e.raw[0] < 49.0));
+        let t = go(usize::MAX, StopWhen::Target(40.0));
+        assert_eq!(t.stop, TerminationReason::TargetReached);
+        assert!(t.entries.last().unwrap().raw[0] >= 40.0);
     }
 
     #[test]

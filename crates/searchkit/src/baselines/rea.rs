@@ -1,12 +1,18 @@
-//! Regularized (aging) evolution, REA (Real et al., 2019), as run by the
-//! NAS-Bench-201 baseline.
+//! Regularized (aging) evolution, REA (Real et al., 2019), on any space with
+//! a mutation operator ([`Mutate`]).
 //!
 //! The population is a FIFO queue of the last `population` evaluated points.
-//! Each step draws `sample_size` members uniformly *with replacement* (the
-//! paper's pseudo-code and the NB201 code both use `random.choice` in a loop),
-//! mutates the best of them in one coordinate, evaluates the child, appends it
-//! and drops the oldest member. Fitness is `y[0]` as the problem returns it
-//! (maximisation form).
+//! Each step draws `sample_size` members, mutates the best of them, evaluates
+//! the child, appends it and drops the oldest member. Fitness is `y[0]` as the
+//! problem returns it (maximisation form). The tournament draws *with
+//! replacement* by default (the paper's pseudo-code and the NAS-Bench-201
+//! code both use `random.choice` in a loop) or *without replacement*
+//! ([`Tournament::WithoutReplacement`], the NAS-Bench-101 baseline's
+//! `random.sample`, used on NAS tables).
+//!
+//! On a [`Categorical`] cell space the mutation changes one coordinate; on a
+//! table of architectures ([`crate::nasbench::tabular::TableSpace`]) it is the
+//! benchmark's own one-edge mutation.
 //!
 //! Asks are strictly sequential: every ask returns exactly one point. The
 //! first `population` asks return uniform random points (the initial
@@ -17,67 +23,102 @@ use std::collections::VecDeque;
 
 use crate::optimizer::{Evaluated, Optimizer};
 use crate::rng::Stream;
-use crate::space::{Categorical, Space};
+use crate::space::{Categorical, Mutate};
 
-/// Regularized evolution on a [`Categorical`] space.
+/// How a tournament draws its members from the population.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tournament {
+    /// `sample_size` independent uniform draws.
+    #[default]
+    WithReplacement,
+    /// `min(sample_size, population)` distinct members.
+    WithoutReplacement,
+}
+
+/// Regularized evolution on a space with a mutation operator.
 #[derive(Clone, Debug)]
-pub struct RegularizedEvolution {
-    space: Categorical,
+pub struct RegularizedEvolution<S: Mutate = Categorical> {
+    space: S,
     capacity: usize,
     sample_size: usize,
-    population: VecDeque<Evaluated<Vec<usize>>>,
+    tournament: Tournament,
+    population: VecDeque<Evaluated<S::X>>,
     /// Number of points told so far; the first `capacity` are the random
     /// initial population.
     told: usize,
 }
 
-impl RegularizedEvolution {
+impl<S: Mutate> RegularizedEvolution<S> {
     /// REA keeping `population` members and drawing `sample_size` of them per
-    /// tournament (both at least 1; NB201 uses 10 and 10 on its cell space).
-    pub fn new(space: Categorical, population: usize, sample_size: usize) -> Self {
+    /// tournament (both at least 1; NB201 uses 10 and 10 on its cell space),
+    /// with replacement.
+    pub fn new(space: S, population: usize, sample_size: usize) -> Self {
         let capacity = population.max(1);
         Self {
             space,
             capacity,
             sample_size: sample_size.max(1),
+            tournament: Tournament::default(),
             population: VecDeque::with_capacity(capacity + 1),
             told: 0,
         }
     }
 
+    /// The same with another tournament draw.
+    pub fn with_tournament(mut self, tournament: Tournament) -> Self {
+        self.tournament = tournament;
+        self
+    }
+
     /// The current population, oldest first.
-    pub fn population(&self) -> &VecDeque<Evaluated<Vec<usize>>> {
+    pub fn population(&self) -> &VecDeque<Evaluated<S::X>> {
         &self.population
     }
 
-    /// Tournament: `sample_size` uniform draws with replacement, best `y[0]`
-    /// wins, ties (and NaN) going to the earliest draw.
-    fn select_parent(&self, rng: &mut Stream) -> &Evaluated<Vec<usize>> {
-        let mut best: Option<&Evaluated<Vec<usize>>> = None;
-        for _ in 0..self.sample_size {
-            let c = &self.population[rng.below(self.population.len())];
-            if best.is_none_or(|b| c.y[0] > b.y[0]) {
-                best = Some(c);
+    /// Tournament: the best `y[0]` of the drawn members wins, ties going to
+    /// the earliest draw (NaN never wins against a number drawn before it).
+    fn select_parent(&self, rng: &mut Stream) -> &Evaluated<S::X> {
+        let pop = &self.population;
+        let better =
+            |c: &Evaluated<S::X>, b: Option<&Evaluated<S::X>>| b.is_none_or(|b| c.y[0] > b.y[0]);
+        let mut best: Option<&Evaluated<S::X>> = None;
+        match self.tournament {
+            Tournament::WithReplacement => {
+                for _ in 0..self.sample_size {
+                    let c = &pop[rng.below(pop.len())];
+                    if better(c, best) {
+                        best = Some(c);
+                    }
+                }
+            }
+            Tournament::WithoutReplacement => {
+                let k = self.sample_size.min(pop.len());
+                for i in rand::seq::index::sample(rng, pop.len(), k).iter() {
+                    let c = &pop[i];
+                    if better(c, best) {
+                        best = Some(c);
+                    }
+                }
             }
         }
         best.expect("sample_size >= 1")
     }
 }
 
-impl Optimizer<Vec<usize>> for RegularizedEvolution {
+impl<S: Mutate> Optimizer<S::X> for RegularizedEvolution<S> {
     fn name(&self) -> String {
         "rea".into()
     }
 
-    fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<usize>> {
+    fn ask(&mut self, rng: &mut Stream) -> Vec<S::X> {
         if self.told < self.capacity || self.population.is_empty() {
             return vec![self.space.sample(rng)];
         }
         let parent = self.select_parent(rng).x.clone();
-        vec![self.space.mutate_one(&parent, rng)]
+        vec![self.space.mutate(&parent, rng)]
     }
 
-    fn tell(&mut self, evaluated: &[Evaluated<Vec<usize>>], _rng: &mut Stream) {
+    fn tell(&mut self, evaluated: &[Evaluated<S::X>], _rng: &mut Stream) {
         for e in evaluated {
             self.population.push_back(e.clone());
             // Aging: the oldest member dies, whatever its fitness.

@@ -3,25 +3,48 @@
 //! global optimum is sampled, with the best true accuracy against samples.
 //!
 //! Both papers search NAS-Bench-101 (and here also NAS-Bench-201) as a finite
-//! table: every architecture has a fixed-length encoding (the input of LaNAS's
-//! linear partition models and of AlphaX's meta-DNN) and a true accuracy. A
-//! search "samples" an architecture by looking its accuracy up; a run ends when
-//! the best architecture of the table has been sampled.
+//! table: every architecture has a fixed-length encoding (the input of a
+//! method's models, given by the caller for NB101: [`Tabular::nb101_with`])
+//! and a true accuracy. A search "samples" an architecture by looking its
+//! accuracy up; a run ends when the best architecture of the table has been
+//! sampled.
+//!
+//! Searches on a table use the workspace's one run protocol: the table is a
+//! [`Problem`] ([`TableProblem`]) over its entry numbers ([`TableSpace`]: a
+//! [`FiniteSpace`] for random search without replacement, with the
+//! benchmark's mutation for regularized evolution), any [`Optimizer`] of entry
+//! numbers runs on it through [`run_to_optimum`] (core's run loop stopping at
+//! the known optimum), and [`SampleLog`] is the observer that records the
+//! papers' curve.
 //!
 //! ```
+//! use searchkit::baselines::RandomSearch;
 //! use searchkit::nasbench::nb201::Metric;
-//! use searchkit::nasbench::tabular::{SampleLog, Tabular};
+//! use searchkit::nasbench::tabular::{run_to_optimum, TableProblem, Tabular};
+//! use searchkit::prelude::*;
 //!
 //! let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
 //! assert_eq!(tab.len(), 15_625);
-//! let mut log = SampleLog::new(&tab);
-//! log.record(&tab, tab.optimum_index());
-//! assert_eq!(log.samples_to_optimum(), Some(1));
+//! let problem = TableProblem::new(&tab, None);
+//! let mut random = RandomSearch::without_replacement(*problem.space(), 1);
+//! let mut rng = Stream::for_run("doc", "random", 0);
+//! let log = run_to_optimum(&problem, &mut random, usize::MAX, &mut rng);
+//! assert_eq!(log.samples_to_optimum(), Some(log.len()));
 //! ```
 
 use super::nb101::{self, Nb101Cell, Nb101Table, Op};
 use super::nb201::{self, Cell, Metric};
+use crate::optimizer::{run_until, Observer, Optimizer, StopWhen, TraceEntry};
+use crate::problem::Problem;
 use crate::rng::Stream;
+use crate::space::{FiniteSpace, Mutate, Space};
+
+/// Why a table could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TabularError {
+    #[error("the table `{name}` has no entries{why}")]
+    Empty { name: String, why: String },
+}
 
 /// Which benchmark a [`Tabular`] came from, with what its mutation needs.
 #[derive(Clone, Debug)]
@@ -47,16 +70,23 @@ pub struct Tabular {
 
 impl Tabular {
     /// A table from encodings and values (entries with NaN values are kept but
-    /// can never be the optimum).
+    /// can never be the optimum); an error when there are no entries. Panics
+    /// when `features` is not `dim` values per entry.
     pub fn new(
         name: impl Into<String>,
         dim: usize,
         features: Vec<f32>,
         values: Vec<f64>,
         source: Source,
-    ) -> Self {
+    ) -> Result<Self, TabularError> {
+        let name = name.into();
         assert!(dim > 0 && features.len() == dim * values.len());
-        assert!(!values.is_empty(), "an empty table");
+        if values.is_empty() {
+            return Err(TabularError::Empty {
+                name,
+                why: String::new(),
+            });
+        }
         let mut optimum = 0;
         let mut best = f64::NEG_INFINITY;
         for (i, &v) in values.iter().enumerate() {
@@ -65,15 +95,15 @@ impl Tabular {
                 optimum = i;
             }
         }
-        Self {
-            name: name.into(),
+        Ok(Self {
+            name,
             dim,
             features,
             values,
             best,
             optimum,
             source,
-        }
+        })
     }
 
     /// NAS-Bench-201 under `metric` (an accuracy), encoded as the one-hot op
@@ -97,12 +127,19 @@ impl Tabular {
             values,
             Source::Nb201,
         )
+        .expect("the embedded NB201 table has every cell")
     }
 
     /// NAS-Bench-101 under `metric`, keeping cells of at most `max_vertices`
-    /// vertices (AlphaX's main domain is 6; 7 is the whole table), encoded as
-    /// in the LaNAS/AlphaX dataset ([`lanas_nb101_encoding`]).
-    pub fn nb101(table: &Nb101Table, metric: nb101::Metric, max_vertices: usize) -> Self {
+    /// vertices (AlphaX's main domain is 6; 7 is the whole table), each encoded
+    /// by `encode` (the method's input layout, e.g. LaNAS's dataset encoding).
+    /// An error when no cell is kept (an empty file, or none small enough).
+    pub fn nb101_with<const D: usize>(
+        table: &Nb101Table,
+        metric: nb101::Metric,
+        max_vertices: usize,
+        encode: impl Fn(&Nb101Cell) -> [f32; D],
+    ) -> Result<Self, TabularError> {
         let mut features = vec![];
         let mut values = vec![];
         let mut cells = vec![];
@@ -110,17 +147,26 @@ impl Tabular {
             if r.cell.num_vertices() > max_vertices {
                 continue;
             }
-            features.extend(lanas_nb101_encoding(&r.cell));
+            features.extend(encode(&r.cell));
             values.push(metric.value(r));
             cells.push(r.cell.clone());
         }
         Self::new(
             format!("nb101-v{max_vertices}"),
-            LANAS_NB101_DIM,
+            D,
             features,
             values,
             Source::Nb101 { cells },
         )
+        .map_err(|e| match e {
+            TabularError::Empty { name, .. } => TabularError::Empty {
+                name,
+                why: format!(
+                    ": none of the {} NAS-Bench-101 cells has at most {max_vertices} vertices",
+                    table.len()
+                ),
+            },
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -196,70 +242,6 @@ pub fn nb201_one_hot(cell: Cell) -> [f32; 30] {
     let mut v = [0f32; 30];
     for (e, &op) in cell.ops().iter().enumerate() {
         v[e * 5 + op as usize] = 1.0;
-    }
-    v
-}
-
-/// Length of the LaNAS/AlphaX NB101 encoding.
-pub const LANAS_NB101_DIM: usize = 49;
-
-/// The NB101 encoding of the LaNAS repository's `nasbench_dataset` (taken from
-/// AlphaX), as far as the code shows it (the dataset itself is a download):
-/// the cell's `n x n` adjacency flattened row-major and zero-padded to 42
-/// values (for 7 vertices the dropped tail is the output row, always zero),
-/// then 7 op codes: input -1, conv3x3 0.5, output 1.0 and padding 0 (read off
-/// the known best cell in `Node.py`); conv1x1 0.25 and maxpool3x3 0.75 are our
-/// choice, as the code shows no cell with them.
-pub fn lanas_nb101_encoding(cell: &Nb101Cell) -> [f32; LANAS_NB101_DIM] {
-    let mut v = [0f32; LANAS_NB101_DIM];
-    let n = cell.num_vertices();
-    let mut k = 0;
-    'rows: for i in 0..n {
-        for j in 0..n {
-            if k == 42 {
-                break 'rows;
-            }
-            v[k] = if cell.adjacency[i][j] { 1.0 } else { 0.0 };
-            k += 1;
-        }
-    }
-    for (i, op) in cell.ops.iter().enumerate() {
-        v[42 + i] = match op {
-            Op::Input => -1.0,
-            Op::Conv1x1 => 0.25,
-            Op::Conv3x3 => 0.5,
-            Op::MaxPool3x3 => 0.75,
-            Op::Output => 1.0,
-        };
-    }
-    v
-}
-
-/// Length of AlphaX's meta-DNN input on NB101.
-pub const ALPHAX_NB101_DIM: usize = 56;
-
-/// AlphaX's meta-DNN input (`net_predictor.py`): the `n x n` adjacency
-/// flattened row-major and zero-padded to 49, then a code per vertex except
-/// the last (input 2, conv1x1 3, maxpool3x3 4, conv3x3 5), padded with 9 to 7.
-pub fn alphax_nb101_encoding(cell: &Nb101Cell) -> [f32; ALPHAX_NB101_DIM] {
-    let mut v = [0f32; ALPHAX_NB101_DIM];
-    let n = cell.num_vertices();
-    for i in 0..n {
-        for j in 0..n {
-            v[i * n + j] = if cell.adjacency[i][j] { 1.0 } else { 0.0 };
-        }
-    }
-    for k in 0..7 {
-        v[49 + k] = 9.0;
-    }
-    for (i, op) in cell.ops[..n - 1].iter().enumerate() {
-        v[49 + i] = match op {
-            Op::Input => 2.0,
-            Op::Conv1x1 => 3.0,
-            Op::MaxPool3x3 => 4.0,
-            Op::Conv3x3 => 5.0,
-            Op::Output => 6.0,
-        };
     }
     v
 }
@@ -408,7 +390,114 @@ pub fn nb101_small_space(max_vertices: usize) -> Vec<Nb101Cell> {
     out
 }
 
-/// What a run sampled, in order, and the curve the papers plot.
+/// The entries of a [`Tabular`] as a space: a point is an entry number.
+///
+/// Uniform sampling draws an entry; it is a [`FiniteSpace`] (random search
+/// without replacement walks a permutation of the table) and [`Mutate`]s by
+/// the benchmark's neighbourhood ([`Tabular::mutate`]; NB101 needs the
+/// table's [`Nb101Index`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TableSpace<'a> {
+    tab: &'a Tabular,
+    index: Option<&'a Nb101Index>,
+}
+
+impl<'a> TableSpace<'a> {
+    pub fn table(&self) -> &'a Tabular {
+        self.tab
+    }
+}
+
+impl Space for TableSpace<'_> {
+    type X = usize;
+    fn dim(&self) -> usize {
+        1
+    }
+    fn sample(&self, rng: &mut Stream) -> usize {
+        rng.below(self.tab.len())
+    }
+    fn contains(&self, x: &usize) -> bool {
+        *x < self.tab.len()
+    }
+}
+
+impl FiniteSpace for TableSpace<'_> {
+    fn num_points(&self) -> usize {
+        self.tab.len()
+    }
+    fn point(&self, i: usize) -> usize {
+        i
+    }
+}
+
+impl Mutate for TableSpace<'_> {
+    fn mutate(&self, x: &usize, rng: &mut Stream) -> usize {
+        self.tab.mutate(*x, self.index, rng)
+    }
+}
+
+/// A table as a single-objective [`Problem`]: an entry's value is its true
+/// accuracy (maximised), and the known optimum is the table's best value.
+#[derive(Clone, Copy, Debug)]
+pub struct TableProblem<'a> {
+    space: TableSpace<'a>,
+}
+
+impl<'a> TableProblem<'a> {
+    /// `index` is needed only to mutate NB101 entries.
+    pub fn new(tab: &'a Tabular, index: Option<&'a Nb101Index>) -> Self {
+        Self {
+            space: TableSpace { tab, index },
+        }
+    }
+
+    pub fn table(&self) -> &'a Tabular {
+        self.space.tab
+    }
+}
+
+impl<'a> Problem for TableProblem<'a> {
+    type Space = TableSpace<'a>;
+    fn name(&self) -> String {
+        self.space.tab.name.clone()
+    }
+    fn space(&self) -> &TableSpace<'a> {
+        &self.space
+    }
+    fn evaluate(&self, x: &usize) -> Vec<f64> {
+        vec![self.space.tab.value(*x)]
+    }
+    fn optimum(&self) -> Option<f64> {
+        Some(self.space.tab.best_value())
+    }
+}
+
+/// The papers' protocol: run `opt` on the table until its optimum is sampled,
+/// `budget` samples are spent or `opt` is exhausted, recording the
+/// [`SampleLog`].
+pub fn run_to_optimum<O>(
+    problem: &TableProblem<'_>,
+    opt: &mut O,
+    budget: usize,
+    rng: &mut Stream,
+) -> SampleLog
+where
+    O: Optimizer<usize> + ?Sized,
+{
+    let mut log = SampleLog::new(problem.table());
+    run_until(
+        problem,
+        opt,
+        budget,
+        StopWhen::KnownOptimum,
+        rng,
+        &mut [&mut log],
+    );
+    log
+}
+
+/// What a run sampled, in order, and the curve the papers plot: an
+/// [`Observer`] of a run on a [`TableProblem`].
 #[derive(Clone, Debug, Default)]
 pub struct SampleLog {
     /// Entries in the order they were sampled (repeats included).
@@ -418,28 +507,30 @@ pub struct SampleLog {
     /// 1-based sample count at which an optimum was first sampled.
     pub hit: Option<usize>,
     best: f64,
+    /// The table's best value: any entry attaining it is "the optimum".
+    target: f64,
 }
 
 impl SampleLog {
-    pub fn new(_tab: &Tabular) -> Self {
+    pub fn new(tab: &Tabular) -> Self {
         Self {
             best: f64::NEG_INFINITY,
+            target: tab.best_value(),
             ..Default::default()
         }
     }
 
-    /// Record one sample; returns its true value.
-    pub fn record(&mut self, tab: &Tabular, i: usize) -> f64 {
-        let v = tab.value(i);
+    /// Record that entry `i` of true value `v` was sampled.
+    pub fn record(&mut self, i: usize, v: f64) {
         self.sampled.push(i);
         if v > self.best {
             self.best = v;
         }
         self.curve.push(self.best);
-        if self.hit.is_none() && tab.is_optimum(i) {
+        // Ties count, as in `Tabular::is_optimum`.
+        if self.hit.is_none() && v >= self.target {
             self.hit = Some(self.sampled.len());
         }
-        v
     }
 
     pub fn len(&self) -> usize {
@@ -454,75 +545,35 @@ impl SampleLog {
     pub fn samples_to_optimum(&self) -> Option<usize> {
         self.hit
     }
+}
 
-    /// Whether a run with this budget should stop: the optimum is found or
-    /// the budget is spent.
-    pub fn done(&self, budget: usize) -> bool {
-        self.hit.is_some() || self.sampled.len() >= budget
+impl Observer<usize> for SampleLog {
+    fn on_batch(&mut self, batch: &[TraceEntry<usize>], _done: usize, _budget: usize) {
+        for e in batch {
+            self.record(e.x, e.raw[0]);
+        }
     }
 }
 
-/// Random search without replacement: a uniformly random order of the table,
-/// until the optimum or the budget.
-pub fn random_search(tab: &Tabular, budget: usize, rng: &mut Stream) -> SampleLog {
-    let mut log = SampleLog::new(tab);
-    let mut order: Vec<usize> = (0..tab.len()).collect();
-    let mut k = 0;
-    while !log.done(budget) && k < order.len() {
-        // Lazy Fisher-Yates: only the prefix that is used gets shuffled.
-        let j = k + rng.below(order.len() - k);
-        order.swap(k, j);
-        log.record(tab, order[k]);
-        k += 1;
-    }
-    log
-}
-
-/// Regularized evolution (Real et al., 2019) on a table, as the NAS-Bench-101
-/// baseline runs it: a random initial population, then tournaments of
-/// `sample_size` (drawn without replacement), mutation of the winner, aging.
-/// Mutation changes exactly one edge or op (NB101's REA mutates each edge and
-/// op with small probability, so a child may differ in more than one place).
-/// Every proposal is a sample, repeats included.
-pub fn regularized_evolution(
-    tab: &Tabular,
-    index: Option<&Nb101Index>,
+/// Table REA as the tabular driver runs it (tournaments without replacement).
+#[cfg(test)]
+fn rea(
+    problem: &TableProblem<'_>,
     population: usize,
     sample_size: usize,
     budget: usize,
     rng: &mut Stream,
 ) -> SampleLog {
-    use std::collections::VecDeque;
-    let mut log = SampleLog::new(tab);
-    let mut pop: VecDeque<(usize, f64)> = VecDeque::new();
-    while !log.done(budget) {
-        let child = if log.len() < population {
-            rng.below(tab.len())
-        } else {
-            let k = sample_size.min(pop.len());
-            let picks = rand::seq::index::sample(rng, pop.len(), k);
-            let parent = picks
-                .iter()
-                .map(|p| pop[p])
-                .fold(None, |b: Option<(usize, f64)>, c| match b {
-                    Some(b) if b.1 >= c.1 => Some(b),
-                    _ => Some(c),
-                })
-                .expect("non-empty population");
-            tab.mutate(parent.0, index, rng)
-        };
-        let v = log.record(tab, child);
-        pop.push_back((child, v));
-        if pop.len() > population {
-            pop.pop_front();
-        }
-    }
-    log
+    use crate::baselines::{RegularizedEvolution, Tournament};
+    let mut opt = RegularizedEvolution::new(*problem.space(), population, sample_size)
+        .with_tournament(Tournament::WithoutReplacement);
+    run_to_optimum(problem, &mut opt, budget, rng)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::baselines::RandomSearch;
 
     #[test]
     fn nb201_table_encodes_and_finds_its_optimum() {
@@ -545,8 +596,10 @@ mod tests {
     #[test]
     fn random_search_without_replacement_finds_the_optimum_within_the_table() {
         let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+        let problem = TableProblem::new(&tab, None);
+        let mut opt = RandomSearch::without_replacement(*problem.space(), 1);
         let mut rng = Stream::root("rs");
-        let log = random_search(&tab, usize::MAX, &mut rng);
+        let log = run_to_optimum(&problem, &mut opt, usize::MAX, &mut rng);
         let hit = log.samples_to_optimum().unwrap();
         assert_eq!(log.len(), hit);
         let mut seen = log.sampled.clone();
@@ -560,7 +613,7 @@ mod tests {
     fn rea_on_nb201_reaches_the_optimum_and_stops() {
         let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
         let mut rng = Stream::root("rea");
-        let log = regularized_evolution(&tab, None, 20, 5, 200_000, &mut rng);
+        let log = rea(&TableProblem::new(&tab, None), 20, 5, 200_000, &mut rng);
         assert_eq!(log.samples_to_optimum(), Some(log.len()));
     }
 
@@ -603,39 +656,6 @@ mod tests {
         assert_eq!(nb101_canonical_key(&d1), nb101_canonical_key(&d2));
         assert_ne!(nb101_canonical_key(&d1), nb101_canonical_key(&c1));
     }
-
-    #[test]
-    fn nb101_encodings_follow_the_authors_layout() {
-        // The 6-vertex best cell of AlphaX's domain, as in LaNAS's Node.py.
-        let m = vec![
-            vec![0, 1, 1, 1, 1, 1],
-            vec![0, 0, 0, 0, 1, 0],
-            vec![0, 0, 0, 1, 0, 0],
-            vec![0, 0, 0, 0, 1, 0],
-            vec![0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0],
-        ];
-        let c = Nb101Cell::new(
-            &m,
-            vec![
-                Op::Input,
-                Op::Conv3x3,
-                Op::Conv3x3,
-                Op::Conv3x3,
-                Op::Conv3x3,
-                Op::Output,
-            ],
-        )
-        .unwrap();
-        let v = lanas_nb101_encoding(&c);
-        let flat: Vec<f32> = m.iter().flatten().map(|&b| b as f32).collect();
-        assert_eq!(&v[..36], &flat[..]);
-        assert!(v[36..42].iter().all(|&x| x == 0.0));
-        assert_eq!(&v[42..], &[-1.0, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0]);
-        let a = alphax_nb101_encoding(&c);
-        assert_eq!(&a[..36], &flat[..]);
-        assert_eq!(&a[49..], &[2.0, 5.0, 5.0, 5.0, 5.0, 9.0, 9.0]);
-    }
 }
 
 #[cfg(test)]
@@ -647,14 +667,24 @@ mod nb101_tests {
         let cells = nb101_small_space(5);
         let mut rng = Stream::root("vals");
         let values: Vec<f64> = cells.iter().map(|_| rng.uniform()).collect();
-        let features = cells.iter().flat_map(lanas_nb101_encoding).collect();
-        Tabular::new(
-            "small",
-            LANAS_NB101_DIM,
-            features,
-            values,
-            Source::Nb101 { cells },
+        // Any encoding will do here: the vertex count.
+        let features = cells.iter().map(|c| c.num_vertices() as f32).collect();
+        Tabular::new("small", 1, features, values, Source::Nb101 { cells }).unwrap()
+    }
+
+    #[test]
+    fn an_empty_nb101_table_is_an_error_not_a_panic() {
+        let e = Tabular::nb101_with(
+            &Nb101Table::default(),
+            nb101::Metric::MeanTestAcc,
+            7,
+            |_| [0f32],
         )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the table `nb101-v7` has no entries: none of the 0 NAS-Bench-101 cells has at most 7 vertices"
+        );
     }
 
     #[test]
@@ -688,7 +718,13 @@ mod nb101_tests {
         );
         // On random values (no smoothness) REA stays in a local optimum's
         // neighbourhood; it still only proposes table cells.
-        let log = regularized_evolution(&tab, Some(&index), 20, 5, 2_000, &mut rng);
+        let log = rea(
+            &TableProblem::new(&tab, Some(&index)),
+            20,
+            5,
+            2_000,
+            &mut rng,
+        );
         assert_eq!(log.len(), 2_000);
         assert!(log.sampled.iter().all(|&s| s < tab.len()));
     }

