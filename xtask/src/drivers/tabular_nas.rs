@@ -250,6 +250,19 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         Bench::Nb101 { path, .. } => nb101::locate(path.as_deref()).err().map(|e| e.to_string()),
         Bench::Nb201(_) => None,
     };
+    // An empty file is caught here, at check time (cheap); a cut one when the
+    // table is loaded, before any search starts (reading 499 MB in `check`
+    // would make it slow).
+    if let (Bench::Nb101 { path, .. }, None) = (&bench, &missing) {
+        if let Ok(file) = nb101::locate(path.as_deref()) {
+            if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) {
+                bail!(l.err(
+                    &format!("problem.{}", nb101::CONFIG_KEY),
+                    format!("{} is empty: it holds no NAS-Bench-101 records (download nasbench_only108.tfrecord again)", file.display())
+                ));
+            }
+        }
+    }
     Ok(Box::new(Search {
         bench,
         methods,
@@ -506,10 +519,18 @@ mod tests {
             std::env::temp_dir().join(format!("tabular-nas-empty-{}.tfrecord", std::process::id()));
         write_tfrecord_fixture(&file, &[]).unwrap();
         let name = file.display().to_string();
-        let e = nb101_error(&file, Some(5));
-        assert!(e.contains(&name) && e.contains("no entries"), "{e}");
-        let e = nb101_error(&file, None);
-        assert!(e.contains(&name) && e.contains("holds 0 unique"), "{e}");
+        // Caught at check time, before anything runs.
+        for mv in [Some(5), None] {
+            let e = nb101_error(&file, mv);
+            assert!(e.contains(&name) && e.contains("is empty"), "{e}");
+        }
+        let mut loaded = config::find(&workspace_root(), "lanas-nb101").unwrap();
+        loaded.exp.problem.insert(
+            searchkit::nasbench::nb101::CONFIG_KEY.into(),
+            toml::Value::String(name.clone()),
+        );
+        let e = format!("{:#}", crate::drivers::prepare(&loaded).unwrap_err());
+        assert!(e.contains(&name) && e.contains("is empty"), "{e}");
         let _ = std::fs::remove_file(file);
     }
 
