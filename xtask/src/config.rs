@@ -218,6 +218,17 @@ impl Loaded {
         })
     }
 
+    /// This config as profile `name` runs it: the profile's `problem` keys
+    /// override the experiment's.
+    pub fn with_profile(&self, name: &str) -> Result<Loaded> {
+        let profile = self.profile(name)?;
+        let mut l = self.clone();
+        for (k, v) in &profile.problem {
+            l.exp.problem.insert(k.clone(), v.clone());
+        }
+        Ok(l)
+    }
+
     /// An error about `key` in this file.
     pub fn err(&self, key: &str, msg: impl std::fmt::Display) -> anyhow::Error {
         anyhow::anyhow!("{}: key `{key}`: {msg}", self.path.display())
@@ -315,33 +326,181 @@ pub fn load(path: &Path) -> Result<Loaded> {
                     "metric `samples_to_reach` needs `target`"
                 ));
             }
+            if m.at == Some(0) {
+                bail!(l.err(&format!("claims[{i}].at"), "an evaluation count: 1 or more"));
+            }
+            if let Some(t) = m.target {
+                finite(&l, &format!("claims[{i}].target"), t)?;
+            }
+        }
+        if let Claim::Value {
+            reported,
+            tolerance,
+            ..
+        }
+        | Claim::Ratio {
+            reported,
+            tolerance,
+            ..
+        } = c
+        {
+            finite(&l, &format!("claims[{i}].reported"), *reported)?;
+            finite(&l, &format!("claims[{i}].tolerance"), *tolerance)?;
+            if *tolerance < 0.0 {
+                bail!(l.err(
+                    &format!("claims[{i}].tolerance"),
+                    format!("{tolerance} is negative; a tolerance is 0 or more")
+                ));
+            }
         }
     }
+    check_report(&l)?;
     Ok(l)
 }
 
-/// Every config under `paper_configs/` and `experiments/`, sorted by id.
-pub fn discover(root: &Path) -> Result<Vec<Loaded>> {
+fn finite(l: &Loaded, key: &str, v: f64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        bail!(l.err(key, format!("{v} is not a finite number")))
+    }
+}
+
+/// The figure's settings: limits that draw a visible range.
+fn check_report(l: &Loaded) -> Result<()> {
+    let r = &l.exp.report;
+    for (key, v) in [("report.y_min", r.y_min), ("report.y_max", r.y_max)] {
+        let Some(v) = v else { continue };
+        finite(l, key, v)?;
+        if r.log_y && v <= 0.0 {
+            bail!(l.err(
+                key,
+                format!("{v} on a logarithmic axis (`report.log_y = true`); a limit there must be positive")
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (r.y_min, r.y_max) {
+        if lo >= hi {
+            bail!(l.err(
+                "report.y_min",
+                format!("{lo} must be below `report.y_max` ({hi})")
+            ));
+        }
+    }
+    if r.checkpoints.contains(&0) {
+        bail!(l.err("report.checkpoints", "evaluation counts: 1 or more each"));
+    }
+    Ok(())
+}
+
+/// A config that failed to load or check, and why.
+#[derive(Debug)]
+pub struct BadConfig {
+    pub path: PathBuf,
+    /// The id it would have: its file stem (an id must equal it).
+    pub id: String,
+    /// Names the file and the key.
+    pub error: anyhow::Error,
+}
+
+/// What [`discover`] found: the configs that load, and an error for each
+/// one that does not, so one bad file blocks only itself.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Sorted by id.
+    pub configs: Vec<Loaded>,
+    pub errors: Vec<BadConfig>,
+}
+
+impl Discovered {
+    /// Every config, or an error listing every bad one (for callers that
+    /// need the whole set, such as the snapshot tests).
+    pub fn all(self) -> Result<Vec<Loaded>> {
+        if self.errors.is_empty() {
+            return Ok(self.configs);
+        }
+        bail!(
+            "{} bad experiment config(s):\n{}",
+            self.errors.len(),
+            self.errors
+                .iter()
+                .map(|b| format!("  {:#}", b.error))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+}
+
+/// Every config under `paper_configs/` and `experiments/`. A config that
+/// fails to load (or shares its id with another) lands in `errors`; the
+/// others still load. Fails only when a folder cannot be read.
+pub fn discover(root: &Path) -> Result<Discovered> {
     let mut files = Vec::new();
     for dir in ["paper_configs", "experiments"] {
         collect_toml(&root.join(dir), &mut files)?;
     }
-    let mut out = Vec::new();
+    let mut d = Discovered::default();
     for f in files {
-        out.push(load(&f)?);
-    }
-    out.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
-    for w in out.windows(2) {
-        if w[0].exp.id == w[1].exp.id {
-            bail!(
-                "experiment id `{}` defined twice: {} and {}",
-                w[0].exp.id,
-                w[0].path.display(),
-                w[1].path.display()
-            );
+        match load(&f) {
+            Ok(l) => d.configs.push(l),
+            Err(error) => d.errors.push(BadConfig {
+                id: f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path: f,
+                error,
+            }),
         }
     }
-    Ok(out)
+    d.configs.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
+    // Two files with one id: neither is the experiment.
+    let mut i = 0;
+    while i < d.configs.len() {
+        let id = d.configs[i].exp.id.clone();
+        let n = d.configs[i..].iter().take_while(|l| l.exp.id == id).count();
+        if n == 1 {
+            i += 1;
+            continue;
+        }
+        let dups: Vec<Loaded> = d.configs.drain(i..i + n).collect();
+        let paths: Vec<String> = dups.iter().map(|l| l.path.display().to_string()).collect();
+        for l in dups {
+            d.errors.push(BadConfig {
+                error: anyhow::anyhow!(
+                    "{}: experiment id `{id}` defined {n} times: {}",
+                    l.path.display(),
+                    paths.join(", ")
+                ),
+                path: l.path,
+                id: id.clone(),
+            });
+        }
+    }
+    d.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(d)
+}
+
+/// What `cargo xtask check` checks of one loaded config: its driver
+/// prepares it, as is and with each profile's `problem` overrides. A
+/// driver that needs libtorch is checked by the `xtask-torch` binary, so
+/// here it passes on its schema alone.
+pub fn check(l: &Loaded) -> Result<()> {
+    if crate::drivers::needs_torch(l) {
+        return Ok(());
+    }
+    crate::drivers::prepare(l)?;
+    for (name, p) in &l.exp.profiles {
+        if !p.problem.is_empty() {
+            crate::drivers::prepare(&l.with_profile(name)?).with_context(|| {
+                format!(
+                    "{}: with the overrides of key `profiles.{name}.problem`",
+                    l.path.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -361,16 +520,21 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Find an experiment by id, or list the valid ids.
+/// Find an experiment by id; a bad config of that id gives its error, an
+/// unknown id the list of valid ones.
 pub fn find(root: &Path, id: &str) -> Result<Loaded> {
-    let all = discover(root)?;
-    let ids: Vec<String> = all.iter().map(|l| l.exp.id.clone()).collect();
-    all.into_iter().find(|l| l.exp.id == id).with_context(|| {
-        format!(
-            "no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}",
-            ids.join(", ")
-        )
-    })
+    let d = discover(root)?;
+    let ids: Vec<String> = d.configs.iter().map(|l| l.exp.id.clone()).collect();
+    if let Some(l) = d.configs.into_iter().find(|l| l.exp.id == id) {
+        return Ok(l);
+    }
+    if let Some(b) = d.errors.into_iter().find(|b| b.id == id) {
+        return Err(b.error.context(format!("experiment `{id}`: bad config")));
+    }
+    bail!(
+        "no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}",
+        ids.join(", ")
+    )
 }
 
 /// Typed view of a free-form params table: every key must be consumed, so a
@@ -412,10 +576,10 @@ impl<'a> Params<'a> {
         match self.get(name) {
             None => Ok(default),
             Some(toml::Value::Integer(i)) => Ok(i as f64),
-            Some(toml::Value::Float(f)) => Ok(f),
+            Some(toml::Value::Float(f)) if f.is_finite() => Ok(f),
             Some(v) => Err(self.loaded.err(
                 &format!("{}.{name}", self.key),
-                format!("expected a number, got {v}"),
+                format!("expected a finite number, got {v}"),
             )),
         }
     }
