@@ -194,6 +194,10 @@ impl Claim {
     }
 }
 
+/// The most seeds and evaluations a profile may ask for (typos beyond).
+pub const MAX_SEEDS: u64 = 100_000;
+pub const MAX_BUDGET: usize = 1_000_000_000;
+
 /// An experiment config with the file it came from.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -268,6 +272,18 @@ pub fn load(path: &Path) -> Result<Loaded> {
             bail!(l.err(
                 &format!("profiles.{name}"),
                 "seeds and budget must be positive"
+            ));
+        }
+        if p.seeds > MAX_SEEDS {
+            bail!(l.err(
+                &format!("profiles.{name}.seeds"),
+                format!("{} is more than {MAX_SEEDS}", p.seeds)
+            ));
+        }
+        if p.budget > MAX_BUDGET {
+            bail!(l.err(
+                &format!("profiles.{name}.budget"),
+                format!("{} is more than {MAX_BUDGET} evaluations", p.budget)
             ));
         }
     }
@@ -537,6 +553,11 @@ pub fn find(root: &Path, id: &str) -> Result<Loaded> {
     )
 }
 
+/// The largest count a `problem` or `params` key takes (sizes, iterations,
+/// samples): larger ones are typos, and would exhaust memory or time long
+/// before a run ends.
+pub const MAX_COUNT: i64 = 1_000_000;
+
 /// Typed view of a free-form params table: every key must be consumed, so a
 /// misspelt hyperparameter is an error rather than silently ignored.
 pub struct Params<'a> {
@@ -561,13 +582,14 @@ impl<'a> Params<'a> {
         self.table.get(name).cloned()
     }
 
+    /// A count, at most [`MAX_COUNT`].
     pub fn usize_or(&mut self, name: &str, default: usize) -> Result<usize> {
         match self.get(name) {
             None => Ok(default),
-            Some(toml::Value::Integer(i)) if i >= 0 => Ok(i as usize),
+            Some(toml::Value::Integer(i)) if (0..=MAX_COUNT).contains(&i) => Ok(i as usize),
             Some(v) => Err(self.loaded.err(
                 &format!("{}.{name}", self.key),
-                format!("expected a non-negative integer, got {v}"),
+                format!("expected an integer from 0 to {MAX_COUNT}, got {v}"),
             )),
         }
     }
@@ -626,7 +648,7 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// A list of positive integers.
+    /// A list of positive integers, each at most [`MAX_COUNT`].
     pub fn usize_list_or(&mut self, name: &str, default: &[usize]) -> Result<Vec<usize>> {
         let key = format!("{}.{name}", self.key);
         match self.get(name) {
@@ -634,15 +656,16 @@ impl<'a> Params<'a> {
             Some(toml::Value::Array(a)) => a
                 .iter()
                 .map(|v| match v {
-                    toml::Value::Integer(i) if *i > 0 => Ok(*i as usize),
-                    v => Err(self
-                        .loaded
-                        .err(&key, format!("expected positive integers, got {v}"))),
+                    toml::Value::Integer(i) if (1..=MAX_COUNT).contains(i) => Ok(*i as usize),
+                    v => Err(self.loaded.err(
+                        &key,
+                        format!("expected integers from 1 to {MAX_COUNT}, got {v}"),
+                    )),
                 })
                 .collect(),
             Some(v) => Err(self.loaded.err(
                 &key,
-                format!("expected a list of positive integers, got {v}"),
+                format!("expected a list of integers from 1 to {MAX_COUNT}, got {v}"),
             )),
         }
     }

@@ -12,7 +12,7 @@ use toml::Value;
 use xtask::{config, drivers, report, runner};
 
 /// Mutants per shipped config, and mutations per mutant (at most).
-const MUTANTS: usize = 12;
+const MUTANTS: usize = 60;
 const MUTATIONS: usize = 3;
 /// Evaluations of a mutant's run: enough for every method to start.
 const BUDGET: usize = 6;
@@ -156,8 +156,10 @@ const EXTRA_KEYS: &[(&str, &str)] = &[
 fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
     let mut all = vec![];
     paths(doc, &mut vec![], &mut all);
-    let op = rng.below(10);
-    if op == 0 {
+    // Out of 20: add a key 2, remove 3, duplicate 2, twist a number 10
+    // (most checks are about ranges), set an odd value 3.
+    let op = rng.below(20);
+    if op < 2 {
         // Add a key: one of the report's, or an unknown one in a random
         // table (the top level included).
         let (table, key) = EXTRA_KEYS[rng.below(EXTRA_KEYS.len())];
@@ -190,7 +192,7 @@ fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
     let path = all[rng.below(all.len())].clone();
     let (last, parent) = path.split_last()?;
     match op {
-        1 | 2 => {
+        2..=4 => {
             // Remove the key or element.
             match (get_mut(doc, parent)?, last) {
                 (Value::Table(t), Seg::Key(k)) => {
@@ -203,7 +205,7 @@ fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
             }
             Some(format!("remove `{}`", show(&path)))
         }
-        3 => {
+        5 | 6 => {
             // Duplicate an array element (a second method or claim).
             let (Value::Array(a), Seg::Idx(i)) = (get_mut(doc, parent)?, last) else {
                 return None;
@@ -212,11 +214,16 @@ fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
             a.push(v);
             Some(format!("duplicate `{}`", show(&path)))
         }
-        4..=6 => {
-            let v = get_mut(doc, &path)?;
-            if !matches!(v, Value::Integer(_) | Value::Float(_)) {
+        7..=16 => {
+            let numbers: Vec<&Vec<Seg>> = all
+                .iter()
+                .filter(|p| matches!(get(doc, p), Some(Value::Integer(_) | Value::Float(_))))
+                .collect();
+            if numbers.is_empty() {
                 return None;
             }
+            let path = numbers[rng.below(numbers.len())].clone();
+            let v = get_mut(doc, &path)?;
             let new = numeric_twist(v, rng);
             let desc = format!("set `{}` = {new}", show(&path));
             *v = new;
@@ -286,14 +293,30 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
     let dir = std::env::temp_dir().join(format!("spacepart-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::panic::set_hook(Box::new(|info| {
-        let at = info
+        let mut at = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
+        // Where in the workspace: the first frame in its sources.
+        let bt = std::backtrace::Backtrace::force_capture().to_string();
+        if let Some(frame) = bt.lines().map(str::trim).find(|l| {
+            l.starts_with("at ")
+                && (l.contains("/crates/") || l.contains("/xtask/src/"))
+                && !l.contains("config_fuzz")
+        }) {
+            at = format!("{at}, from {}", &frame[3..]);
+        }
         if let Ok(mut s) = LAST_PANIC.lock() {
             *s = at;
         }
     }));
+    // For a longer hunt: CONFIG_FUZZ_MUTANTS=500 CONFIG_FUZZ_SEED=2.
+    let verbose = std::env::var_os("CONFIG_FUZZ_VERBOSE").is_some();
+    let mutants = std::env::var("CONFIG_FUZZ_MUTANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MUTANTS);
+    let seed = std::env::var("CONFIG_FUZZ_SEED").unwrap_or_default();
     let t0 = std::time::Instant::now();
     let (mut rejected, mut ran, mut run_errors) = (0, 0, 0);
     let mut panics: Vec<String> = vec![];
@@ -301,10 +324,11 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(file).unwrap();
         let original: Value = Value::Table(toml::from_str(&text).unwrap());
-        let mut rng = Stream::root("config-fuzz").child(&stem);
-        for k in 0..MUTANTS {
+        let mut rng = Stream::root(&format!("config-fuzz{seed}")).child(&stem);
+        for k in 0..mutants {
             let mut doc = original.clone();
-            let n = 1 + rng.below(MUTATIONS);
+            // Mostly one mutation, so that more mutants pass the schema.
+            let n = 1 + rng.below(2 * MUTATIONS).saturating_sub(MUTATIONS);
             let did: Vec<String> = (0..n).filter_map(|_| mutate(&mut doc, &mut rng)).collect();
             let mutant = format!("{stem} mutant {k}: {}", did.join("; "));
             let Ok(body) = toml::to_string(&doc) else {
@@ -314,6 +338,9 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
             std::fs::create_dir_all(&sub).unwrap();
             let path = sub.join(format!("{stem}.toml"));
             std::fs::write(&path, &body).unwrap();
+            if verbose {
+                eprintln!("trying: {mutant}");
+            }
             let checked =
                 catch_unwind(|| config::load(&path).and_then(|l| config::check(&l).map(|()| l)));
             let l = match checked {
@@ -321,7 +348,10 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
                     panics.push(format!("check: {mutant}: {}", message(&*p)));
                     continue;
                 }
-                Ok(Err(_)) => {
+                Ok(Err(e)) => {
+                    if verbose {
+                        eprintln!("rejected: {mutant}: {e:#}");
+                    }
                     rejected += 1;
                     continue;
                 }
@@ -359,7 +389,7 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
     let _ = std::panic::take_hook();
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!(
-        "{} configs x {MUTANTS} mutants: {rejected} rejected by the check, {ran} ran ({run_errors} failed with an error), {} panicked; {:.1} s",
+        "{} configs x {mutants} mutants: {rejected} rejected by the check, {ran} ran ({run_errors} failed with an error), {} panicked; {:.1} s",
         files.len(),
         panics.len(),
         t0.elapsed().as_secs_f64()
