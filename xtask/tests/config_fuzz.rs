@@ -1,10 +1,17 @@
 //! Mutates every shipped config (types swapped, numbers set to NaN, inf,
-//! negative, zero or huge, keys removed, unknown keys added) and asserts
-//! that what `cargo xtask check` does never panics, nor a tiny `ci` run of a
-//! mutant that passes the check. Deterministic: the mutations come from a
-//! fixed seed, and each failure prints the mutant.
+//! negative, zero or huge, keys removed, unknown keys added, keys other
+//! configs give the same driver or algorithm added) and asserts that what
+//! `cargo xtask check` does never panics, nor a tiny `ci` run (1 seed,
+//! [`BUDGET`] evaluations) of a mutant that passes the check. Drivers that
+//! need libtorch are checked but not run; experiments whose data is missing
+//! run as they do on such a machine (nothing runs, claims unchecked).
+//!
+//! Deterministic: the mutations come from a fixed seed, and each failure
+//! prints its mutant. `CONFIG_FUZZ_MUTANTS=500 CONFIG_FUZZ_SEED=2` hunts
+//! longer; `CONFIG_FUZZ_VERBOSE=1` prints every mutant and rejection.
 
 use searchkit::rng::Stream;
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -12,7 +19,7 @@ use toml::Value;
 use xtask::{config, drivers, report, runner};
 
 /// Mutants per shipped config, and mutations per mutant (at most).
-const MUTANTS: usize = 60;
+const MUTANTS: usize = 80;
 const MUTATIONS: usize = 3;
 /// Evaluations of a mutant's run: enough for every method to start.
 const BUDGET: usize = 6;
@@ -152,13 +159,93 @@ const EXTRA_KEYS: &[(&str, &str)] = &[
     ("", "zz_unknown"),
 ];
 
+/// The `problem` keys every driver's configs use, and the `params` keys
+/// every algorithm's: a mutant may give one to a config that leaves it at
+/// its default.
+#[derive(Default)]
+struct Known {
+    problem: BTreeMap<String, Vec<(String, Value)>>,
+    params: BTreeMap<String, Vec<(String, Value)>>,
+}
+
+impl Known {
+    fn add(&mut self, doc: &Value) {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+        let driver = s(doc.get("driver"));
+        if let Some(t) = doc.get("problem").and_then(Value::as_table) {
+            let e = self.problem.entry(driver).or_default();
+            e.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        for m in doc
+            .get("methods")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(t) = m.get("params").and_then(Value::as_table) {
+                let e = self.params.entry(s(m.get("algorithm"))).or_default();
+                e.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+    }
+
+    /// Where (`problem` or a method's `params`) and what to add.
+    fn pick(&self, doc: &Value, rng: &mut Stream) -> Option<(Vec<Seg>, String, Value)> {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+        let methods = doc.get("methods").and_then(Value::as_array)?;
+        let (path, pool) = if rng.below(2) == 0 {
+            (
+                vec![Seg::Key("problem".into())],
+                self.problem.get(&s(doc.get("driver")))?,
+            )
+        } else {
+            let i = rng.below(methods.len().max(1));
+            let pool = self.params.get(&s(methods.get(i)?.get("algorithm")))?;
+            (
+                vec![
+                    Seg::Key("methods".into()),
+                    Seg::Idx(i),
+                    Seg::Key("params".into()),
+                ],
+                pool,
+            )
+        };
+        if pool.is_empty() {
+            return None;
+        }
+        let (k, v) = pool[rng.below(pool.len())].clone();
+        let v = match rng.below(3) {
+            0 => v,
+            1 => numeric_twist(&v, rng),
+            _ => palette(rng),
+        };
+        Some((path, k, v))
+    }
+}
+
 /// One mutation; returns what it did.
-fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
+fn mutate(doc: &mut Value, known: &Known, rng: &mut Stream) -> Option<String> {
     let mut all = vec![];
     paths(doc, &mut vec![], &mut all);
-    // Out of 20: add a key 2, remove 3, duplicate 2, twist a number 10
-    // (most checks are about ranges), set an odd value 3.
+    // Out of 20: add a key 3 (one the driver knows 1), remove 2, duplicate
+    // 2, twist a number 10 (most checks are about ranges), set an odd
+    // value 3.
     let op = rng.below(20);
+    if op == 2 {
+        let (path, key, val) = known.pick(doc, rng)?;
+        let mut cur = &mut *doc;
+        for seg in &path {
+            cur = match (seg, cur) {
+                (Seg::Key(k), Value::Table(t)) => t
+                    .entry(k.clone())
+                    .or_insert_with(|| Value::Table(toml::Table::new())),
+                (Seg::Idx(i), Value::Array(a)) => a.get_mut(*i)?,
+                _ => return None,
+            };
+        }
+        cur.as_table_mut()?.insert(key.clone(), val.clone());
+        return Some(format!("add `{}.{key}` = {val}", show(&path)));
+    }
     if op < 2 {
         // Add a key: one of the report's, or an unknown one in a random
         // table (the top level included).
@@ -192,7 +279,7 @@ fn mutate(doc: &mut Value, rng: &mut Stream) -> Option<String> {
     let path = all[rng.below(all.len())].clone();
     let (last, parent) = path.split_last()?;
     match op {
-        2..=4 => {
+        3 | 4 => {
             // Remove the key or element.
             match (get_mut(doc, parent)?, last) {
                 (Value::Table(t), Seg::Key(k)) => {
@@ -310,7 +397,6 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
             *s = at;
         }
     }));
-    // For a longer hunt: CONFIG_FUZZ_MUTANTS=500 CONFIG_FUZZ_SEED=2.
     let verbose = std::env::var_os("CONFIG_FUZZ_VERBOSE").is_some();
     let mutants = std::env::var("CONFIG_FUZZ_MUTANTS")
         .ok()
@@ -320,6 +406,12 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
     let t0 = std::time::Instant::now();
     let (mut rejected, mut ran, mut run_errors) = (0, 0, 0);
     let mut panics: Vec<String> = vec![];
+    let mut known = Known::default();
+    for file in &files {
+        known.add(&Value::Table(
+            toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap(),
+        ));
+    }
     for file in &files {
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(file).unwrap();
@@ -329,7 +421,9 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
             let mut doc = original.clone();
             // Mostly one mutation, so that more mutants pass the schema.
             let n = 1 + rng.below(2 * MUTATIONS).saturating_sub(MUTATIONS);
-            let did: Vec<String> = (0..n).filter_map(|_| mutate(&mut doc, &mut rng)).collect();
+            let did: Vec<String> = (0..n)
+                .filter_map(|_| mutate(&mut doc, &known, &mut rng))
+                .collect();
             let mutant = format!("{stem} mutant {k}: {}", did.join("; "));
             let Ok(body) = toml::to_string(&doc) else {
                 continue;
@@ -370,11 +464,15 @@ fn mutated_configs_never_panic_in_check_or_a_ci_run() {
                 methods: None,
                 progress: false,
             };
+            let t_run = std::time::Instant::now();
             let run = catch_unwind(AssertUnwindSafe(|| {
                 let o = runner::reproduce(&root, l, &opts)?;
                 report::write(&o).map(|_| ())
             }));
             ran += 1;
+            if verbose {
+                eprintln!("ran in {:.2} s", t_run.elapsed().as_secs_f64());
+            }
             match run {
                 Err(p) => panics.push(format!("ci run: {mutant}: {}", message(&*p))),
                 Ok(Err(e)) => {
