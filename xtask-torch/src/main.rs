@@ -47,11 +47,19 @@ fn real_main() -> Result<()> {
     let root = workspace_root();
     match cli.cmd {
         Cmd::Check => {
-            for l in config::discover(&root)? {
+            let found = config::discover(&root)?;
+            for l in &found.configs {
                 if xtask::drivers::TORCH_DRIVERS.contains(&l.exp.driver.as_str()) {
-                    registry.prepare(&l)?;
+                    config::check_with(&registry, l)?;
                     println!("ok  {}  ({})", l.exp.id, l.path.display());
                 }
+            }
+            // A bad file's driver is unknown: report every one.
+            for b in &found.errors {
+                println!("error  {}  {:#}", b.id, b.error);
+            }
+            if !found.errors.is_empty() {
+                anyhow::bail!("{} bad experiment config(s)", found.errors.len());
             }
         }
         Cmd::Bench { reps, device } => {

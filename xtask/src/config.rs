@@ -194,6 +194,10 @@ impl Claim {
     }
 }
 
+/// The most seeds and evaluations a profile may ask for (typos beyond).
+pub const MAX_SEEDS: u64 = 100_000;
+pub const MAX_BUDGET: usize = 1_000_000_000;
+
 /// An experiment config with the file it came from.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -216,6 +220,17 @@ impl Loaded {
                     .join(", ")
             )
         })
+    }
+
+    /// This config as profile `name` runs it: the profile's `problem` keys
+    /// override the experiment's.
+    pub fn with_profile(&self, name: &str) -> Result<Loaded> {
+        let profile = self.profile(name)?;
+        let mut l = self.clone();
+        for (k, v) in &profile.problem {
+            l.exp.problem.insert(k.clone(), v.clone());
+        }
+        Ok(l)
     }
 
     /// An error about `key` in this file.
@@ -257,6 +272,18 @@ pub fn load(path: &Path) -> Result<Loaded> {
             bail!(l.err(
                 &format!("profiles.{name}"),
                 "seeds and budget must be positive"
+            ));
+        }
+        if p.seeds > MAX_SEEDS {
+            bail!(l.err(
+                &format!("profiles.{name}.seeds"),
+                format!("{} is more than {MAX_SEEDS}", p.seeds)
+            ));
+        }
+        if p.budget > MAX_BUDGET {
+            bail!(l.err(
+                &format!("profiles.{name}.budget"),
+                format!("{} is more than {MAX_BUDGET} evaluations", p.budget)
             ));
         }
     }
@@ -315,33 +342,186 @@ pub fn load(path: &Path) -> Result<Loaded> {
                     "metric `samples_to_reach` needs `target`"
                 ));
             }
+            if m.at == Some(0) {
+                bail!(l.err(&format!("claims[{i}].at"), "an evaluation count: 1 or more"));
+            }
+            if let Some(t) = m.target {
+                finite(&l, &format!("claims[{i}].target"), t)?;
+            }
+        }
+        if let Claim::Value {
+            reported,
+            tolerance,
+            ..
+        }
+        | Claim::Ratio {
+            reported,
+            tolerance,
+            ..
+        } = c
+        {
+            finite(&l, &format!("claims[{i}].reported"), *reported)?;
+            finite(&l, &format!("claims[{i}].tolerance"), *tolerance)?;
+            if *tolerance < 0.0 {
+                bail!(l.err(
+                    &format!("claims[{i}].tolerance"),
+                    format!("{tolerance} is negative; a tolerance is 0 or more")
+                ));
+            }
         }
     }
+    check_report(&l)?;
     Ok(l)
 }
 
-/// Every config under `paper_configs/` and `experiments/`, sorted by id.
-pub fn discover(root: &Path) -> Result<Vec<Loaded>> {
+fn finite(l: &Loaded, key: &str, v: f64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        bail!(l.err(key, format!("{v} is not a finite number")))
+    }
+}
+
+/// The figure's settings: limits that draw a visible range.
+fn check_report(l: &Loaded) -> Result<()> {
+    let r = &l.exp.report;
+    for (key, v) in [("report.y_min", r.y_min), ("report.y_max", r.y_max)] {
+        let Some(v) = v else { continue };
+        finite(l, key, v)?;
+        if r.log_y && v <= 0.0 {
+            bail!(l.err(
+                key,
+                format!("{v} on a logarithmic axis (`report.log_y = true`); a limit there must be positive")
+            ));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (r.y_min, r.y_max) {
+        if lo >= hi {
+            bail!(l.err(
+                "report.y_min",
+                format!("{lo} must be below `report.y_max` ({hi})")
+            ));
+        }
+    }
+    if r.checkpoints.contains(&0) {
+        bail!(l.err("report.checkpoints", "evaluation counts: 1 or more each"));
+    }
+    Ok(())
+}
+
+/// A config that failed to load or check, and why.
+#[derive(Debug)]
+pub struct BadConfig {
+    pub path: PathBuf,
+    /// The id it would have: its file stem (an id must equal it).
+    pub id: String,
+    /// Names the file and the key.
+    pub error: anyhow::Error,
+}
+
+/// What [`discover`] found: the configs that load, and an error for each
+/// one that does not, so one bad file blocks only itself.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Sorted by id.
+    pub configs: Vec<Loaded>,
+    pub errors: Vec<BadConfig>,
+}
+
+impl Discovered {
+    /// Every config, or an error listing every bad one (for callers that
+    /// need the whole set, such as the snapshot tests).
+    pub fn all(self) -> Result<Vec<Loaded>> {
+        if self.errors.is_empty() {
+            return Ok(self.configs);
+        }
+        bail!(
+            "{} bad experiment config(s):\n{}",
+            self.errors.len(),
+            self.errors
+                .iter()
+                .map(|b| format!("  {:#}", b.error))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    }
+}
+
+/// Every config under `paper_configs/` and `experiments/`. A config that
+/// fails to load (or shares its id with another) lands in `errors`; the
+/// others still load. Fails only when a folder cannot be read.
+pub fn discover(root: &Path) -> Result<Discovered> {
     let mut files = Vec::new();
     for dir in ["paper_configs", "experiments"] {
         collect_toml(&root.join(dir), &mut files)?;
     }
-    let mut out = Vec::new();
+    let mut d = Discovered::default();
     for f in files {
-        out.push(load(&f)?);
-    }
-    out.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
-    for w in out.windows(2) {
-        if w[0].exp.id == w[1].exp.id {
-            bail!(
-                "experiment id `{}` defined twice: {} and {}",
-                w[0].exp.id,
-                w[0].path.display(),
-                w[1].path.display()
-            );
+        match load(&f) {
+            Ok(l) => d.configs.push(l),
+            Err(error) => d.errors.push(BadConfig {
+                id: f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path: f,
+                error,
+            }),
         }
     }
-    Ok(out)
+    d.configs.sort_by(|a, b| a.exp.id.cmp(&b.exp.id));
+    // Two files with one id: neither is the experiment.
+    let mut i = 0;
+    while i < d.configs.len() {
+        let id = d.configs[i].exp.id.clone();
+        let n = d.configs[i..].iter().take_while(|l| l.exp.id == id).count();
+        if n == 1 {
+            i += 1;
+            continue;
+        }
+        let dups: Vec<Loaded> = d.configs.drain(i..i + n).collect();
+        let paths: Vec<String> = dups.iter().map(|l| l.path.display().to_string()).collect();
+        for l in dups {
+            d.errors.push(BadConfig {
+                error: anyhow::anyhow!(
+                    "{}: experiment id `{id}` defined {n} times: {}",
+                    l.path.display(),
+                    paths.join(", ")
+                ),
+                path: l.path,
+                id: id.clone(),
+            });
+        }
+    }
+    d.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(d)
+}
+
+/// What `cargo xtask check` checks of one loaded config: its driver
+/// prepares it, as is and with each profile's `problem` overrides. A
+/// driver that needs libtorch is checked by the `xtask-torch` binary, so
+/// here it passes on its schema alone.
+pub fn check(l: &Loaded) -> Result<()> {
+    check_with(&crate::drivers::Registry::builtin(), l)
+}
+
+/// [`check`] with another binary's drivers (xtask-torch's).
+pub fn check_with(drivers: &crate::drivers::Registry, l: &Loaded) -> Result<()> {
+    if drivers.needs_torch(l) {
+        return Ok(());
+    }
+    drivers.prepare(l)?;
+    for (name, p) in &l.exp.profiles {
+        if !p.problem.is_empty() {
+            drivers.prepare(&l.with_profile(name)?).with_context(|| {
+                format!(
+                    "{}: with the overrides of key `profiles.{name}.problem`",
+                    l.path.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -361,17 +541,27 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Find an experiment by id, or list the valid ids.
+/// Find an experiment by id; a bad config of that id gives its error, an
+/// unknown id the list of valid ones.
 pub fn find(root: &Path, id: &str) -> Result<Loaded> {
-    let all = discover(root)?;
-    let ids: Vec<String> = all.iter().map(|l| l.exp.id.clone()).collect();
-    all.into_iter().find(|l| l.exp.id == id).with_context(|| {
-        format!(
-            "no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}",
-            ids.join(", ")
-        )
-    })
+    let d = discover(root)?;
+    let ids: Vec<String> = d.configs.iter().map(|l| l.exp.id.clone()).collect();
+    if let Some(l) = d.configs.into_iter().find(|l| l.exp.id == id) {
+        return Ok(l);
+    }
+    if let Some(b) = d.errors.into_iter().find(|b| b.id == id) {
+        return Err(b.error.context(format!("experiment `{id}`: bad config")));
+    }
+    bail!(
+        "no experiment `{id}` under paper_configs/ or experiments/; valid choices: {}",
+        ids.join(", ")
+    )
 }
+
+/// The largest count a `problem` or `params` key takes (sizes, iterations,
+/// samples): larger ones are typos, and would exhaust memory or time long
+/// before a run ends.
+pub const MAX_COUNT: i64 = 1_000_000;
 
 /// Typed view of a free-form params table: every key must be consumed, so a
 /// misspelt hyperparameter is an error rather than silently ignored.
@@ -397,13 +587,14 @@ impl<'a> Params<'a> {
         self.table.get(name).cloned()
     }
 
+    /// A count, at most [`MAX_COUNT`].
     pub fn usize_or(&mut self, name: &str, default: usize) -> Result<usize> {
         match self.get(name) {
             None => Ok(default),
-            Some(toml::Value::Integer(i)) if i >= 0 => Ok(i as usize),
+            Some(toml::Value::Integer(i)) if (0..=MAX_COUNT).contains(&i) => Ok(i as usize),
             Some(v) => Err(self.loaded.err(
                 &format!("{}.{name}", self.key),
-                format!("expected a non-negative integer, got {v}"),
+                format!("expected an integer from 0 to {MAX_COUNT}, got {v}"),
             )),
         }
     }
@@ -412,10 +603,10 @@ impl<'a> Params<'a> {
         match self.get(name) {
             None => Ok(default),
             Some(toml::Value::Integer(i)) => Ok(i as f64),
-            Some(toml::Value::Float(f)) => Ok(f),
+            Some(toml::Value::Float(f)) if f.is_finite() => Ok(f),
             Some(v) => Err(self.loaded.err(
                 &format!("{}.{name}", self.key),
-                format!("expected a number, got {v}"),
+                format!("expected a finite number, got {v}"),
             )),
         }
     }
@@ -462,7 +653,7 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// A list of positive integers.
+    /// A list of positive integers, each at most [`MAX_COUNT`].
     pub fn usize_list_or(&mut self, name: &str, default: &[usize]) -> Result<Vec<usize>> {
         let key = format!("{}.{name}", self.key);
         match self.get(name) {
@@ -470,15 +661,16 @@ impl<'a> Params<'a> {
             Some(toml::Value::Array(a)) => a
                 .iter()
                 .map(|v| match v {
-                    toml::Value::Integer(i) if *i > 0 => Ok(*i as usize),
-                    v => Err(self
-                        .loaded
-                        .err(&key, format!("expected positive integers, got {v}"))),
+                    toml::Value::Integer(i) if (1..=MAX_COUNT).contains(i) => Ok(*i as usize),
+                    v => Err(self.loaded.err(
+                        &key,
+                        format!("expected integers from 1 to {MAX_COUNT}, got {v}"),
+                    )),
                 })
                 .collect(),
             Some(v) => Err(self.loaded.err(
                 &key,
-                format!("expected a list of positive integers, got {v}"),
+                format!("expected a list of integers from 1 to {MAX_COUNT}, got {v}"),
             )),
         }
     }

@@ -96,7 +96,8 @@ fn real_main() -> Result<()> {
     let root = workspace_root();
     match cli.cmd {
         Cmd::List { drivers: show } => {
-            let all = config::discover(&root)?;
+            let found = config::discover(&root)?;
+            let all = &found.configs;
             let w = all.iter().map(|l| l.exp.id.len()).max().unwrap_or(10);
             let wp = all.iter().map(|l| l.exp.paper.len()).max().unwrap_or(5);
             let wr = all
@@ -108,11 +109,14 @@ fn real_main() -> Result<()> {
                 "{:w$}  {:wp$}  {:wr$}  description",
                 "id", "paper", "reproduces"
             );
-            for l in &all {
+            for l in all {
                 println!(
                     "{:w$}  {:wp$}  {:wr$}  {}",
                     l.exp.id, l.exp.paper, l.exp.reproduces, l.exp.description
                 );
+            }
+            for b in &found.errors {
+                eprintln!("error: {}: bad config: {:#}", b.id, b.error);
             }
             if show {
                 println!("\ndrivers:");
@@ -229,27 +233,42 @@ fn real_main() -> Result<()> {
             }
         }
         Cmd::Check => {
-            for l in config::discover(&root)? {
-                if drivers::needs_torch(&l) {
-                    println!(
+            let found = config::discover(&root)?;
+            let total = found.configs.len() + found.errors.len();
+            let mut failed = found.errors.len();
+            for l in &found.configs {
+                match config::check(l) {
+                    Ok(()) if drivers::needs_torch(l) => println!(
                         "ok  {}  ({}; schema only: its driver runs in the libtorch binary)",
                         l.exp.id,
                         l.path.display()
-                    );
-                    continue;
+                    ),
+                    Ok(()) => println!("ok  {}  ({})", l.exp.id, l.path.display()),
+                    Err(e) => {
+                        failed += 1;
+                        println!("error  {}  {e:#}", l.exp.id);
+                    }
                 }
-                drivers::prepare(&l)?;
-                println!("ok  {}  ({})", l.exp.id, l.path.display());
+            }
+            for b in &found.errors {
+                println!("error  {}  {:#}", b.id, b.error);
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {total} experiment configs failed the check");
             }
         }
         Cmd::Reproduce(args) => {
             args.validate()?;
             let id = &args.id;
-            let targets = if id == "all" {
-                config::discover(&root)?
+            let (targets, bad) = if id == "all" {
+                let found = config::discover(&root)?;
+                (found.configs, found.errors)
             } else {
-                vec![config::find(&root, id)?]
+                (vec![config::find(&root, id)?], vec![])
             };
+            for b in &bad {
+                eprintln!("error: {}: bad config, not run: {:#}", b.id, b.error);
+            }
             let registry = drivers::Registry::builtin();
             let mut counts = cli::ClaimCounts::default();
             // The libtorch binary applies --strict to what it runs.
@@ -271,6 +290,9 @@ fn real_main() -> Result<()> {
                     continue;
                 }
                 counts += cli::reproduce_and_report(&root, l, &args, out, &registry)?;
+            }
+            if !bad.is_empty() {
+                anyhow::bail!("{} bad experiment config(s) not run", bad.len());
             }
             if args.strict && !torch_only {
                 counts.strict()?;

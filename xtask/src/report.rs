@@ -132,7 +132,7 @@ fn metric_value(
             let vals: Vec<f64> = recs
                 .iter()
                 .filter(|r| !r.curve.is_empty())
-                .map(|r| r.curve[(at - 1).min(r.curve.len() - 1)])
+                .map(|r| r.curve[at.saturating_sub(1).min(r.curve.len() - 1)])
                 .collect();
             if vals.is_empty() {
                 return Err(Missing::Other("this experiment records no curve".into()));

@@ -44,6 +44,9 @@ fn esc(s: &str) -> String {
 }
 
 fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return vec![];
+    }
     if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
@@ -56,7 +59,9 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .unwrap_or(10.0 * mag);
     let mut t = (lo / step).ceil() * step;
     let mut out = vec![];
-    while t <= hi + step * 1e-9 {
+    // Why the cap: a range narrower than a few ulps of its values would
+    // never advance `t`.
+    while t <= hi + step * 1e-9 && out.len() <= 4 * n + 4 {
         out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
         t += step;
     }
@@ -98,6 +103,7 @@ impl Frame {
         } else {
             (self.x0, self.x1, x)
         };
+        let v = v.clamp(a - (b - a) * 0.02, b + (b - a) * 0.02);
         self.left + (v - a) / (b - a) * self.w
     }
     fn ty(&self, y: f64) -> f64 {
@@ -182,6 +188,9 @@ impl Frame {
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return vec![];
+    }
     let (a, b) = (
         lo.max(1e-300).log10().floor() as i32,
         hi.log10().ceil() as i32,
@@ -206,7 +215,7 @@ fn finite_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
         hi = hi.max(v);
     }
     if !lo.is_finite() {
-        return (0.0, 1.0);
+        return if log { (1.0, 10.0) } else { (0.0, 1.0) };
     }
     if hi <= lo {
         let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.05 };
@@ -218,6 +227,37 @@ fn finite_range(vals: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
         let pad = (hi - lo) * 0.04;
         (lo - pad, hi + pad)
     }
+}
+
+/// The axis range: the data's `auto` range with the given limits where they
+/// make one; a limit that cannot be drawn (not finite, not positive on a log
+/// axis) is ignored, and one beyond the data on the other side widens the
+/// range to hold both.
+fn limited_range(auto: (f64, f64), min: Option<f64>, max: Option<f64>, log: bool) -> (f64, f64) {
+    let usable = |v: &f64| v.is_finite() && (!log || *v > 0.0);
+    let lo = min.filter(usable).unwrap_or(auto.0);
+    let hi = max.filter(usable).unwrap_or(auto.1);
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        finite_range([lo, hi].into_iter(), log)
+    };
+    // Keeps `hi - lo` (and the frame's margins) finite; what is left of a
+    // range squeezed to nothing (data near f64::MAX or the smallest
+    // subnormal) gets a default one.
+    const BIG: f64 = f64::MAX / 4.0;
+    let (lo, hi) = (lo.clamp(-BIG, BIG), hi.clamp(-BIG, BIG));
+    let drawable = |(lo, hi): (f64, f64)| {
+        if log {
+            lo > 0.0 && hi.log10() > lo.log10()
+        } else {
+            hi > lo
+        }
+    };
+    [(lo, hi), (lo / 1.25, hi * 1.25)]
+        .into_iter()
+        .find(|r| drawable(*r))
+        .unwrap_or(if log { (1.0, 10.0) } else { (0.0, 1.0) })
 }
 
 /// A line chart: one line per series, shaded bands, paper markers, legend.
@@ -255,7 +295,8 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
         .flat_map(|s| s.xs.last().copied())
         .chain(markers.iter().map(|m| m.x))
         .fold(x1.min(f64::INFINITY), f64::max);
-    let (mut y0, mut y1) = finite_range(
+    let (x0, x1) = limited_range((x0, x1), None, None, ax.log_x);
+    let auto_y = finite_range(
         series
             .iter()
             .flat_map(|s| {
@@ -268,12 +309,7 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
             .chain(markers.iter().map(|m| m.y)),
         ax.log_y,
     );
-    if let Some(v) = ax.y_min {
-        y0 = v;
-    }
-    if let Some(v) = ax.y_max {
-        y1 = v;
-    }
+    let (y0, y1) = limited_range(auto_y, ax.y_min, ax.y_max, ax.log_y);
     let f = Frame {
         x0,
         x1,
@@ -301,10 +337,12 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
     for (i, se) in series.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         if let Some((lo, hi)) = &se.band {
+            // NaN is left out; an infinity is drawn at the frame's edge.
             let mut pts: Vec<String> = se
                 .xs
                 .iter()
                 .zip(hi)
+                .filter(|(_, y)| !y.is_nan())
                 .map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y)))
                 .collect();
             pts.extend(
@@ -312,6 +350,7 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
                     .iter()
                     .zip(lo)
                     .rev()
+                    .filter(|(_, y)| !y.is_nan())
                     .map(|(x, y)| format!("{:.1},{:.1}", f.tx(*x), f.ty(*y))),
             );
             let _ = writeln!(
@@ -334,7 +373,10 @@ pub fn line_chart(ax: &Axes, series: &[Series], markers: &[Marker]) -> String {
         );
     }
     let _ = writeln!(s, "</g>");
-    for m in markers {
+    for m in markers
+        .iter()
+        .filter(|m| m.x.is_finite() && m.y.is_finite())
+    {
         let (x, y) = (f.tx(m.x), f.ty(m.y));
         let _ = writeln!(
             s,
@@ -410,8 +452,8 @@ pub fn scatter_panels(x_label: &str, y_label: &str, panels: &[Panel]) -> String 
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     for (i, p) in panels.iter().enumerate() {
-        let (x0, x1) = finite_range(p.xs.iter().copied(), false);
-        let (y0, y1) = finite_range(p.ys.iter().copied(), false);
+        let (x0, x1) = limited_range(finite_range(p.xs.iter().copied(), false), None, None, false);
+        let (y0, y1) = limited_range(finite_range(p.ys.iter().copied(), false), None, None, false);
         let f = Frame {
             x0,
             x1,
@@ -432,7 +474,11 @@ pub fn scatter_panels(x_label: &str, y_label: &str, panels: &[Panel]) -> String 
         };
         f.draw_axes(&mut s, &ax);
         let c = PALETTE[i % PALETTE.len()];
-        for (x, y) in p.xs.iter().zip(&p.ys) {
+        for (x, y) in
+            p.xs.iter()
+                .zip(&p.ys)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+        {
             let _ = writeln!(
                 s,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="1.3" fill="{c}" fill-opacity="0.35"/>"#,
@@ -478,5 +524,102 @@ mod tests {
         );
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("a&lt;b"));
+    }
+
+    /// Draws without panicking and writes only finite coordinates.
+    fn sane(ax: &Axes, series: &[Series], markers: &[Marker]) {
+        let svg = line_chart(ax, series, markers);
+        let lower = svg.to_lowercase();
+        assert!(
+            !lower.contains("nan") && !lower.contains("inf"),
+            "{ax:?} {series:?}:\n{svg}"
+        );
+    }
+
+    fn series(xs: &[f64], ys: &[f64]) -> Series {
+        Series {
+            name: "s".into(),
+            xs: xs.to_vec(),
+            ys: ys.to_vec(),
+            band: Some((ys.to_vec(), ys.iter().map(|y| y + 0.1).collect())),
+        }
+    }
+
+    #[test]
+    fn degenerate_data_draws_finite_coordinates() {
+        let nan = f64::NAN;
+        let data = [
+            series(&[1.0, 2.0, 3.0], &[2.0, 2.0, 2.0]),
+            series(&[1.0, 2.0], &[nan, nan]),
+            series(&[1.0], &[0.5]),
+            series(&[1.0, 2.0], &[0.0, -3.0]),
+            series(&[1.0, 2.0], &[f64::INFINITY, f64::NEG_INFINITY]),
+            series(&[1.0, 2.0], &[-1e308, 1e308]),
+            series(&[1.0, 2.0], &[1e16, 1e16 + 2.0]),
+            series(&[1.0, 2.0], &[5e-324, 5e-324]),
+            series(&[1.0, 2.0], &[f64::MAX, f64::MAX]),
+            series(&[], &[]),
+        ];
+        let marker = Marker {
+            x: 2.0,
+            y: 0.0,
+            label: "p".into(),
+        };
+        for log_x in [false, true] {
+            for log_y in [false, true] {
+                let ax = Axes {
+                    log_x,
+                    log_y,
+                    ..Default::default()
+                };
+                for se in &data {
+                    sane(&ax, std::slice::from_ref(se), &[]);
+                    sane(&ax, std::slice::from_ref(se), std::slice::from_ref(&marker));
+                }
+                sane(&ax, &data, &[]);
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_limits_are_ignored() {
+        let nan = f64::NAN;
+        let se = series(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]);
+        for (lo, hi) in [
+            (Some(5.0), Some(1.0)),
+            (Some(2.0), Some(2.0)),
+            (Some(nan), None),
+            (None, Some(f64::INFINITY)),
+            (Some(-1.0), Some(0.0)),
+            (Some(0.0), None),
+            (Some(10.0), None),
+            (None, Some(-10.0)),
+            (Some(-1e308), Some(1e308)),
+        ] {
+            for log_y in [false, true] {
+                let ax = Axes {
+                    log_y,
+                    y_min: lo,
+                    y_max: hi,
+                    ..Default::default()
+                };
+                sane(&ax, std::slice::from_ref(&se), &[]);
+            }
+        }
+    }
+
+    #[test]
+    fn scatter_skips_nan_points() {
+        let svg = scatter_panels(
+            "x",
+            "y",
+            &[Panel {
+                title: "t".into(),
+                xs: vec![1.0, f64::NAN, 3.0],
+                ys: vec![1.0, 2.0, f64::INFINITY],
+            }],
+        );
+        assert!(!svg.to_lowercase().contains("nan"), "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1);
     }
 }

@@ -57,7 +57,7 @@ pub fn verify_results(
     write: bool,
 ) -> Result<Vec<(String, Verdict)>> {
     let mut out = Vec::new();
-    for l in config::discover(root)? {
+    for l in config::discover(root)?.all()? {
         let id = l.exp.id.clone();
         let dir = folder(root, &id);
         let verdict = if !dir.join("summary.md").exists() {
@@ -131,7 +131,7 @@ pub fn migrate_records(
     only: Option<&str>,
 ) -> Result<Vec<(String, Migration)>> {
     let mut out = Vec::new();
-    for l in config::discover(root)? {
+    for l in config::discover(root)?.all()? {
         if only.is_some_and(|id| id != l.exp.id) || drivers.needs_torch(&l) {
             continue;
         }

@@ -21,16 +21,35 @@ pub struct Modes {
     pub gates: usize,
 }
 
+/// The largest count (parameters, multiply-adds, intermediate sizes) the
+/// shapes may lead to: every count here is then exact in `usize`.
+const MAX_COUNT: f64 = (1u64 << 60) as f64;
+
+/// The most modes: [`bt_plan`] tries every split of them.
+pub const MAX_ORDER: usize = 16;
+
 impl Modes {
-    /// Checks that the modes are non-empty, of equal length, and positive.
+    /// Checks that the modes are non-empty, of equal length, positive, at
+    /// most [`MAX_ORDER`], and small enough that the dense map's counts fit.
     pub fn new(input: Vec<usize>, hidden: Vec<usize>, gates: usize) -> Result<Self, String> {
         if input.is_empty() || input.len() != hidden.len() {
             return Err(format!(
                 "input modes {input:?} and hidden modes {hidden:?} must be non-empty and of equal length"
             ));
         }
+        if input.len() > MAX_ORDER {
+            return Err(format!("{} modes: at most {MAX_ORDER}", input.len()));
+        }
         if input.iter().chain(&hidden).any(|&m| m == 0) || gates == 0 {
             return Err("every mode and the number of gates must be positive".into());
+        }
+        // In f64, so that the check itself cannot overflow.
+        let prod = |v: &[usize]| v.iter().map(|&m| m as f64).product::<f64>();
+        let (i, h, g) = (prod(&input), prod(&hidden), gates as f64);
+        if i * h * g > MAX_COUNT || h * h * g > MAX_COUNT {
+            return Err(format!(
+                "input modes {input:?} and hidden modes {hidden:?} make a map too large to count (over 2^60 entries)"
+            ));
         }
         Ok(Self {
             input,
@@ -92,7 +111,7 @@ impl MapKind {
                 if ranks.contains(&0) {
                     return Err("tensor-train ranks must be positive".into());
                 }
-                Ok(())
+                Self::fits(modes, ranks, 1)
             }
             MapKind::BlockTerm { ranks, blocks } => {
                 if ranks.len() != d {
@@ -103,9 +122,25 @@ impl MapKind {
                 if ranks.contains(&0) || *blocks == 0 {
                     return Err("block-term ranks and the number of blocks must be positive".into());
                 }
-                Ok(())
+                Self::fits(modes, ranks, *blocks)
             }
         }
+    }
+
+    /// Whether the counts stay below [`MAX_COUNT`]: every intermediate
+    /// size of the forward passes is at most the dense size times the
+    /// product of the ranks, and the counts sum at most `2d + 2` of those
+    /// per block.
+    fn fits(modes: &Modes, ranks: &[usize], blocks: usize) -> Result<(), String> {
+        let dense = modes.dense_params() as f64;
+        let ranks_prod: f64 = ranks.iter().map(|&r| r as f64).product();
+        let terms = (2 * modes.order() + 2) as f64;
+        if terms * blocks as f64 * dense * ranks_prod > MAX_COUNT {
+            return Err(format!(
+                "ranks {ranks:?} with {blocks} block(s) make a map too large to count (over 2^60 multiply-adds)"
+            ));
+        }
+        Ok(())
     }
 
     /// Exact number of parameters of the input-to-hidden map (no bias).
@@ -337,5 +372,29 @@ mod tests {
         .validate(&m)
         .is_err());
         assert!(Modes::new(vec![2, 3], vec![2], 4).is_err());
+    }
+
+    #[test]
+    fn shapes_whose_counts_overflow_are_rejected() {
+        let m = ucf11_modes();
+        // The rank a config fuzz found: 4000^4 cores overflowed the counts.
+        let bt = MapKind::BlockTerm {
+            ranks: vec![4000; 4],
+            blocks: 2,
+        };
+        assert!(bt.validate(&m).unwrap_err().contains("too large"));
+        let tt = MapKind::TensorTrain {
+            ranks: vec![1, 1 << 20, 1 << 20, 1 << 20, 1],
+        };
+        assert!(tt.validate(&m).is_err());
+        assert!(Modes::new(vec![1 << 20; 4], vec![4; 4], 4).is_err());
+        assert!(Modes::new(vec![2], vec![1 << 31], 4).is_err());
+        assert!(Modes::new(vec![2; 17], vec![1; 17], 4).is_err());
+        // The paper's shapes pass.
+        let bt = MapKind::BlockTerm {
+            ranks: vec![4; 4],
+            blocks: 2,
+        };
+        bt.validate(&m).unwrap();
     }
 }

@@ -54,6 +54,11 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let function = p.choice("function", None, &SYNTHETIC_NAMES)?;
     let dim = p.usize_or("dim", 0)?;
     p.finish()?;
+    // Why a bound: CMA-ES's covariance grows with dim^2, BO's candidate
+    // sets with dim x 5,000; the papers go to 100.
+    if dim > 1000 {
+        bail!(l.err("problem.dim", format!("{dim}: at most 1000 dimensions")));
+    }
     Synthetic::parse(&function, dim).map_err(|e| l.err("problem", e))?;
     let mut methods = vec![];
     for (i, m) in l.exp.methods.iter().enumerate() {

@@ -76,16 +76,20 @@ impl std::fmt::Debug for TabBox {
     }
 }
 
+/// The widest meta-DNN layer (the default's widest is 2,048): a square of
+/// this many weights still fits in memory.
+const MAX_WIDTH: i64 = 8192;
+
 fn hidden_layers(l: &Loaded, key: &str, p: &toml::Table) -> Result<Option<Vec<usize>>> {
     match p.get("hidden") {
         None => Ok(None),
         Some(toml::Value::Array(a)) => a
             .iter()
             .map(|v| match v {
-                toml::Value::Integer(i) if *i > 0 => Ok(*i as usize),
+                toml::Value::Integer(i) if (1..=MAX_WIDTH).contains(i) => Ok(*i as usize),
                 _ => Err(l.err(
                     &format!("{key}.hidden"),
-                    "expected an array of positive integers (layer widths)",
+                    format!("expected an array of layer widths from 1 to {MAX_WIDTH}"),
                 )),
             })
             .collect::<Result<Vec<_>>>()
