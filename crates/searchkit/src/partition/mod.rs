@@ -92,7 +92,7 @@ pub use search::{
     SearchSettings, Setup,
 };
 pub use select::{Selection, Selector, TieBreak};
-pub use tree::{Node, Partitioner, Tree, TreeConfig, TreeConfigError};
+pub use tree::{Growth, Node, Partitioner, Tree, TreeConfig, TreeConfigError};
 
 /// Evaluated points: `xs[i]` with objective values `ys[i]` (maximised).
 #[derive(Clone, Debug, Default)]
@@ -139,6 +139,19 @@ pub trait Labeller: Send + Sync {
     /// Labels of the samples `idx` of `data`, in the order of `idx`. Return
     /// all-equal labels when the node cannot be split.
     fn label(&self, data: &Samples, idx: &[usize], rng: &mut Stream) -> Vec<bool>;
+
+    /// The labels and, when labelling fits the boundary itself, that
+    /// boundary (LaNAS: one linear regressor, cut at its mean prediction,
+    /// gives both); the partitioner then asks no [`BoundaryLearner`]. By
+    /// default only [`Labeller::label`].
+    fn label_fitted(
+        &self,
+        data: &Samples,
+        idx: &[usize],
+        rng: &mut Stream,
+    ) -> (Vec<bool>, Option<Arc<dyn Boundary>>) {
+        (self.label(data, idx, rng), None)
+    }
 }
 
 /// A learned boundary on `x`: which side a point falls on.
@@ -157,6 +170,17 @@ pub trait Boundary: Send + Sync + std::fmt::Debug {
 pub trait BoundaryLearner: Send + Sync {
     /// `None` when no boundary can be learned (the node stays a leaf).
     fn fit(&self, xs: &[Vec<f64>], labels: &[bool]) -> Option<Arc<dyn Boundary>>;
+}
+
+/// The learner of a partitioner whose [`Labeller::label_fitted`] hands over
+/// the boundary: it learns none itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FromLabeller;
+
+impl BoundaryLearner for FromLabeller {
+    fn fit(&self, _xs: &[Vec<f64>], _labels: &[bool]) -> Option<Arc<dyn Boundary>> {
+        None
+    }
 }
 
 /// A node's value, the exploitation term of UCB.
