@@ -13,15 +13,28 @@
 //! architecture of that leaf. The paper's metric is the number of samples until
 //! the table's global optimum is sampled.
 //!
-//! This crate follows the authors' code (`LaMCTS/LaNAS/LaNAS_NASBench101`):
-//! samples are routed by their *true* accuracy against the node's threshold,
-//! unsampled architectures by prediction; an empty selected leaf falls back to
-//! the first non-empty leaf; node statistics are the mean accuracy and count of
-//! the training samples routed there, updated by back-propagation during the
-//! round. The authors fit each linear model with Adam; we solve the same least-
-//! squares problem in closed form ([`Fit::LeastSquares`], minimum-norm when the
-//! node has fewer samples than features); [`Fit::Adam`] is kept as an option
-//! and tested to give the same fit.
+//! LaNAS is a configuration of core's partition engine
+//! (`searchkit::partition`): [`LanasConfig::partitioner`] is a
+//! [`Partitioner`] with [`LinearLabeller`] (the node's [`LinearModel`] and
+//! its mean prediction give both the labels and the [`LinearBoundary`]), the
+//! [`XBar`] score and a complete tree of `height` levels
+//! ([`Growth::Complete`]); selection is core's [`Selector`] descent with the
+//! paper's `ln n_parent` UCB and a coin only on exact ties. What stays here
+//! is LaNAS's own: the linear models, the round's back-propagated statistics
+//! ([`RoundStats`], read by [`Selector::select_by`]) and the finite table's
+//! leaves ([`TableLeaves`]).
+//!
+//! It follows the authors' code (`LaMCTS/LaNAS/LaNAS_NASBench101`):
+//! samples are routed by their *true* accuracy against the node's threshold
+//! (`Classifier.split_data`), unsampled architectures by prediction; every
+//! node is split, an empty one sending everything to its good child; an
+//! empty selected leaf falls back to the first non-empty leaf; node
+//! statistics are the mean accuracy (infinite when empty) and count of the
+//! training samples routed there, updated by back-propagation during the
+//! round. The authors fit each linear model with Adam; we solve the same
+//! least-squares problem in closed form ([`Fit::LeastSquares`], minimum-norm
+//! when the node has fewer samples than features); [`Fit::Adam`] is kept as
+//! an option and tested to give the same fit.
 //!
 //! Entry points: [`Lanas`], an ask/tell [`Optimizer`] of table entries
 //! driven by core's run loop (on a `TableProblem`, through
