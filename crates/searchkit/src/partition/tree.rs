@@ -215,14 +215,11 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
         if !complete && (n_good == 0 || n_good == labels.len()) {
             return None;
         }
-        let boundary = match fitted {
-            Some(b) => Some(b),
-            None => {
-                // The SVC API takes rows; one gather per split.
-                let xs: Vec<Vec<f64>> = idx.iter().map(|&i| data.xs[i].clone()).collect();
-                self.learner.fit(&xs, &labels)
-            }
-        };
+        let boundary = fitted.or_else(|| {
+            // The SVC API takes rows; one gather per split.
+            let xs: Vec<Vec<f64>> = idx.iter().map(|&i| data.xs[i].clone()).collect();
+            self.learner.fit(&xs, &labels)
+        });
         let boundary = if complete {
             boundary.unwrap_or_else(|| Arc::new(AllGood))
         } else {
