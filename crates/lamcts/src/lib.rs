@@ -86,7 +86,7 @@ pub use searchkit::partition::{
 
 use searchkit::learn::{Gamma, KernelKind, SvcParams};
 use searchkit::partition::{
-    Cp, InitialDesign, KMeansLabeller, MeanValue, PartitionSearch, Partitioner, Preset,
+    Cp, Growth, InitialDesign, KMeansLabeller, MeanValue, PartitionSearch, Partitioner, Preset,
     RegionSampling, SearchError, SearchSettings, Selector, Setup, SvmLearner, TreeConfig,
     TreeConfigError,
 };
@@ -176,6 +176,7 @@ impl LaMctsConfig {
             cp: self.cp,
             ucb: self.ucb,
             max_nodes: self.max_nodes,
+            growth: Growth::Adaptive,
         }
     }
 

@@ -102,7 +102,7 @@ pub use searchkit::partition::{
 
 use searchkit::learn::SvcParams;
 use searchkit::partition::{
-    InitialDesign, PartitionSearch, Partitioner, Preset, RegionSampling, SearchError,
+    Growth, InitialDesign, PartitionSearch, Partitioner, Preset, RegionSampling, SearchError,
     SearchSettings, Setup, SvmLearner, TreeConfig,
 };
 
@@ -241,6 +241,7 @@ impl LaMooConfig {
             },
             ucb: self.ucb,
             max_nodes: self.max_nodes,
+            growth: Growth::Adaptive,
         }
     }
 }

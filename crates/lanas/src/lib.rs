@@ -13,15 +13,28 @@
 //! architecture of that leaf. The paper's metric is the number of samples until
 //! the table's global optimum is sampled.
 //!
-//! This crate follows the authors' code (`LaMCTS/LaNAS/LaNAS_NASBench101`):
-//! samples are routed by their *true* accuracy against the node's threshold,
-//! unsampled architectures by prediction; an empty selected leaf falls back to
-//! the first non-empty leaf; node statistics are the mean accuracy and count of
-//! the training samples routed there, updated by back-propagation during the
-//! round. The authors fit each linear model with Adam; we solve the same least-
-//! squares problem in closed form ([`Fit::LeastSquares`], minimum-norm when the
-//! node has fewer samples than features); [`Fit::Adam`] is kept as an option
-//! and tested to give the same fit.
+//! LaNAS is a configuration of core's partition engine
+//! (`searchkit::partition`): [`LanasConfig::partitioner`] is a
+//! [`Partitioner`] with [`LinearLabeller`] (the node's [`LinearModel`] and
+//! its mean prediction give both the labels and the [`LinearBoundary`]), the
+//! [`XBar`] score and a complete tree of `height` levels
+//! ([`Growth::Complete`]); selection is core's [`Selector`] descent with the
+//! paper's `ln n_parent` UCB and a coin only on exact ties. What stays here
+//! is LaNAS's own: the linear models, the round's back-propagated statistics
+//! ([`RoundStats`], read by [`Selector::select_by`]) and the finite table's
+//! leaves ([`TableLeaves`]).
+//!
+//! It follows the authors' code (`LaMCTS/LaNAS/LaNAS_NASBench101`):
+//! samples are routed by their *true* accuracy against the node's threshold
+//! (`Classifier.split_data`), unsampled architectures by prediction; every
+//! node is split, an empty one sending everything to its good child; an
+//! empty selected leaf falls back to the first non-empty leaf; node
+//! statistics are the mean accuracy (infinite when empty) and count of the
+//! training samples routed there, updated by back-propagation during the
+//! round. The authors fit each linear model with Adam; we solve the same
+//! least-squares problem in closed form ([`Fit::LeastSquares`], minimum-norm
+//! when the node has fewer samples than features); [`Fit::Adam`] is kept as
+//! an option and tested to give the same fit.
 //!
 //! Entry points: [`Lanas`], an ask/tell [`Optimizer`] of table entries
 //! driven by core's run loop (on a `TableProblem`, through
@@ -43,11 +56,16 @@
 //! println!("best after {} samples: {:.4}", log.len(), log.curve.last().unwrap());
 //! ```
 
+use std::sync::Arc;
+
 use searchkit::linalg::symmetric_eigen;
 use searchkit::nasbench::nb101::{Nb101Cell, Op};
 use searchkit::nasbench::tabular::Tabular;
 use searchkit::optimizer::{Evaluated, Optimizer};
-use searchkit::partition::Ucb;
+use searchkit::partition::{
+    Boundary, FromLabeller, Growth, Labeller, MeanValue, Node, NodeScore, Partitioner, Samples,
+    Selector, Tree, TreeConfig, Ucb,
+};
 use searchkit::rng::Stream;
 
 /// How a node's linear model is fitted to its samples (mean squared error).
@@ -95,27 +113,21 @@ pub struct LinearModel {
 }
 
 impl LinearModel {
-    pub fn predict(&self, x: &[f32]) -> f64 {
-        self.b
-            + self
-                .w
-                .iter()
-                .zip(x)
-                .map(|(w, &x)| w * f64::from(x))
-                .sum::<f64>()
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        self.b + self.w.iter().zip(x).map(|(w, &x)| w * x).sum::<f64>()
     }
 
     /// Least squares with an unpenalised intercept: centre, then the
     /// minimum-norm solution of the normal equations through the
     /// eigendecomposition of the Gram matrix.
-    pub fn least_squares(xs: &[&[f32]], ys: &[f64]) -> Self {
+    pub fn least_squares(xs: &[&[f64]], ys: &[f64]) -> Self {
         let n = xs.len();
         let d = xs.first().map_or(0, |x| x.len());
         assert!(n > 0 && ys.len() == n);
         let mut mx = vec![0.0; d];
         for x in xs {
             for (m, &v) in mx.iter_mut().zip(*x) {
-                *m += f64::from(v) / n as f64;
+                *m += v / n as f64;
             }
         }
         let my = ys.iter().sum::<f64>() / n as f64;
@@ -124,7 +136,7 @@ impl LinearModel {
         let mut c = vec![0.0; d];
         for (x, &y) in xs.iter().zip(ys) {
             for k in 0..d {
-                c[k] = f64::from(x[k]) - mx[k];
+                c[k] = x[k] - mx[k];
             }
             for i in 0..d {
                 if c[i] == 0.0 {
@@ -161,7 +173,7 @@ impl LinearModel {
 
     /// Full-batch Adam on the mean squared error from zero weights, with the
     /// authors' gradient-norm clipping at 5.
-    pub fn adam(xs: &[&[f32]], ys: &[f64], lr: f64, epochs: usize) -> Self {
+    pub fn adam(xs: &[&[f64]], ys: &[f64], lr: f64, epochs: usize) -> Self {
         let n = xs.len() as f64;
         let d = xs.first().map_or(0, |x| x.len());
         let mut p = vec![0.0; d + 1]; // weights then bias
@@ -171,10 +183,10 @@ impl LinearModel {
         for t in 1..=epochs {
             grad.iter_mut().for_each(|g| *g = 0.0);
             for (x, &y) in xs.iter().zip(ys) {
-                let pred = p[d] + (0..d).map(|k| p[k] * f64::from(x[k])).sum::<f64>();
+                let pred = p[d] + (0..d).map(|k| p[k] * x[k]).sum::<f64>();
                 let e = 2.0 * (pred - y) / n;
                 for k in 0..d {
-                    grad[k] += e * f64::from(x[k]);
+                    grad[k] += e * x[k];
                 }
                 grad[d] += e;
             }
@@ -195,7 +207,7 @@ impl LinearModel {
         Self { w: p, b }
     }
 
-    pub fn fit(xs: &[&[f32]], ys: &[f64], how: Fit) -> Self {
+    pub fn fit(xs: &[&[f64]], ys: &[f64], how: Fit) -> Self {
         match how {
             Fit::LeastSquares => Self::least_squares(xs, ys),
             Fit::Adam { lr, epochs } => Self::adam(xs, ys, lr, epochs),
@@ -203,110 +215,124 @@ impl LinearModel {
     }
 }
 
-/// One round's tree: per internal node a model and threshold (none when the
-/// node received no samples), per node the UCB statistics.
+/// LaNAS's labeller: a [`LinearModel`] fitted on the node's samples (their
+/// encodings and objective 0) labels a sample good iff its *true* value is
+/// at least the mean of the node's predictions (`Classifier.split_data`);
+/// the same model thresholded there is the node's boundary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinearLabeller {
+    pub fit: Fit,
+}
+
+impl LinearLabeller {
+    /// The node's boundary and, in the order of `idx`, its labels.
+    fn split(&self, data: &Samples, idx: &[usize]) -> (LinearBoundary, Vec<bool>) {
+        let xs: Vec<&[f64]> = idx.iter().map(|&i| data.xs[i].as_slice()).collect();
+        let ys: Vec<f64> = idx.iter().map(|&i| data.value(i)).collect();
+        let model = LinearModel::fit(&xs, &ys, self.fit);
+        let threshold = xs.iter().map(|x| model.predict(x)).sum::<f64>() / xs.len() as f64;
+        let labels = ys.iter().map(|&y| y >= threshold).collect();
+        (LinearBoundary { model, threshold }, labels)
+    }
+}
+
+impl Labeller for LinearLabeller {
+    fn label(&self, data: &Samples, idx: &[usize], _rng: &mut Stream) -> Vec<bool> {
+        self.split(data, idx).1
+    }
+
+    fn label_fitted(
+        &self,
+        data: &Samples,
+        idx: &[usize],
+        _rng: &mut Stream,
+    ) -> (Vec<bool>, Option<Arc<dyn Boundary>>) {
+        let (boundary, labels) = self.split(data, idx);
+        (labels, Some(Arc::new(boundary)))
+    }
+}
+
+/// A node's linear boundary: predicted at least `threshold` is the good side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearBoundary {
+    pub model: LinearModel,
+    pub threshold: f64,
+}
+
+impl Boundary for LinearBoundary {
+    fn predict(&self, x: &[f64]) -> bool {
+        self.model.predict(x) >= self.threshold
+    }
+}
+
+/// A node's `x_bar`: the mean true value of its samples, infinite for a node
+/// without samples (the code's initial value).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct XBar;
+
+impl NodeScore for XBar {
+    fn score(&self, data: &Samples, idx: &[usize]) -> f64 {
+        if idx.is_empty() {
+            f64::INFINITY
+        } else {
+            MeanValue { objective: 0 }.score(data, idx)
+        }
+    }
+}
+
+/// LaNAS's partition: linear labels and boundaries, `x_bar` scores.
+pub type LanasPartitioner = Partitioner<LinearLabeller, FromLabeller, XBar>;
+
+impl LanasConfig {
+    /// The partitioner: a complete tree of `height` levels, the paper's UCB.
+    pub fn partitioner(&self) -> LanasPartitioner {
+        Partitioner {
+            labeller: LinearLabeller { fit: self.fit },
+            learner: FromLabeller,
+            score: XBar,
+            config: TreeConfig {
+                cp: self.cp,
+                ucb: Ucb::LogParent,
+                growth: Growth::Complete {
+                    levels: self.height.max(1),
+                },
+                ..TreeConfig::default()
+            },
+        }
+    }
+
+    /// Descent by UCB with a coin only on exact ties.
+    pub fn selector() -> Selector {
+        Selector::descent()
+    }
+}
+
+/// One round's statistics over the core tree: `x_bar` and `n` per node,
+/// from the tree's samples, then updated by each sample drawn in the round.
 #[derive(Clone, Debug)]
-pub struct Tree {
-    pub height: usize,
-    /// `(model, threshold)` of internal node `i` (children `2i+1` good, `2i+2` bad).
-    pub splits: Vec<Option<(LinearModel, f64)>>,
+pub struct RoundStats {
     pub x_bar: Vec<f64>,
     pub n: Vec<usize>,
 }
 
-impl Tree {
-    fn nodes(height: usize) -> usize {
-        (1 << height) - 1
-    }
-
-    fn internal(height: usize) -> usize {
-        (1 << (height - 1)) - 1
-    }
-
-    /// Train every internal node on the samples routed to it by true value.
-    pub fn train(tab: &Tabular, samples: &[usize], cfg: &LanasConfig) -> Self {
-        let h = cfg.height.max(1);
-        let total = Self::nodes(h);
-        let mut bags: Vec<Vec<usize>> = vec![vec![]; total];
-        bags[0] = samples.to_vec();
-        let mut splits = vec![None; Self::internal(h)];
-        for i in 0..Self::internal(h) {
-            let bag = std::mem::take(&mut bags[i]);
-            if !bag.is_empty() {
-                let xs: Vec<&[f32]> = bag.iter().map(|&s| tab.encoding(s)).collect();
-                let ys: Vec<f64> = bag.iter().map(|&s| tab.value(s)).collect();
-                let model = LinearModel::fit(&xs, &ys, cfg.fit);
-                let thr = xs.iter().map(|x| model.predict(x)).sum::<f64>() / xs.len() as f64;
-                for (&s, &y) in bag.iter().zip(&ys) {
-                    // Sampled architectures go by their true value (Classifier.split_data).
-                    if y >= thr {
-                        bags[2 * i + 1].push(s);
-                    } else {
-                        bags[2 * i + 2].push(s);
-                    }
-                }
-                splits[i] = Some((model, thr));
-            }
-            bags[i] = bag;
-        }
-        let x_bar = bags
-            .iter()
-            .map(|b| {
-                if b.is_empty() {
-                    f64::INFINITY
-                } else {
-                    b.iter().map(|&s| tab.value(s)).sum::<f64>() / b.len() as f64
-                }
-            })
-            .collect();
-        let n = bags.iter().map(|b| b.len()).collect();
+impl RoundStats {
+    pub fn new(tree: &Tree) -> Self {
         Self {
-            height: h,
-            splits,
-            x_bar,
-            n,
+            x_bar: tree.nodes().iter().map(|node| node.value).collect(),
+            n: tree.nodes().iter().map(Node::n).collect(),
         }
     }
 
-    /// The leaf (0-based among leaves) an unsampled architecture falls in by
-    /// prediction. A node that received no samples sends everything to its
-    /// good child.
-    pub fn leaf_of(&self, x: &[f32]) -> usize {
-        let mut i = 0;
-        while i < self.splits.len() {
-            let good = match &self.splits[i] {
-                Some((m, thr)) => m.predict(x) >= *thr,
-                None => true,
-            };
-            i = if good { 2 * i + 1 } else { 2 * i + 2 };
-        }
-        i - self.splits.len()
+    /// `(x_bar, n)` of node `k`, for [`Selector::select_by`].
+    pub fn of(&self, k: usize) -> (f64, usize) {
+        (self.x_bar[k], self.n[k])
     }
 
-    /// UCB descent from the root; ties broken uniformly at random.
-    pub fn select(&self, cp: f64, rng: &mut Stream) -> usize {
-        let mut i = 0;
-        while i < self.splits.len() {
-            let kids = [2 * i + 1, 2 * i + 2];
-            let s: Vec<f64> = kids
-                .iter()
-                .map(|&k| Ucb::LogParent.score(self.x_bar[k], self.n[k], self.n[i], cp))
-                .collect();
-            i = if s[0] > s[1] {
-                kids[0]
-            } else if s[1] > s[0] {
-                kids[1]
-            } else {
-                kids[rng.below(2)]
-            };
-        }
-        i - self.splits.len()
-    }
-
-    /// Add a sampled value to the leaf and its ancestors (running mean, count).
-    pub fn backpropagate(&mut self, leaf: usize, value: f64) {
-        let mut i = leaf + self.splits.len();
-        loop {
+    /// Add a sampled value to node `k` and its ancestors: the running mean
+    /// moves only for a positive value (as in the code), the count always.
+    pub fn backpropagate(&mut self, tree: &Tree, k: usize, value: f64) {
+        let mut node = Some(k);
+        while let Some(i) = node {
             if value > 0.0 {
                 self.x_bar[i] = if self.n[i] > 0 {
                     (self.x_bar[i] * self.n[i] as f64 + value) / (self.n[i] + 1) as f64
@@ -315,35 +341,75 @@ impl Tree {
                 };
             }
             self.n[i] += 1;
-            if i == 0 {
-                break;
-            }
-            i = (i - 1) / 2;
+            node = tree.node(i).parent;
         }
+    }
+}
+
+/// The unsampled table entries of each leaf, routed by the boundaries.
+#[derive(Clone, Debug)]
+pub struct TableLeaves {
+    /// Entries per node (empty for internal nodes).
+    entries: Vec<Vec<usize>>,
+}
+
+impl TableLeaves {
+    pub fn route(tree: &Tree, tab: &Tabular, sampled: &[bool]) -> Self {
+        let mut entries = vec![vec![]; tree.len()];
+        let mut x = vec![0.0; tab.dim()];
+        for i in (0..tab.len()).filter(|&i| !sampled[i]) {
+            for (a, &b) in x.iter_mut().zip(tab.encoding(i)) {
+                *a = f64::from(b);
+            }
+            entries[tree.leaf_of(&x)].push(i);
+        }
+        Self { entries }
+    }
+
+    /// Node `k`'s unsampled entries.
+    pub fn of(&self, k: usize) -> &[usize] {
+        &self.entries[k]
+    }
+
+    /// Draw an entry of leaf `k` uniformly, or of the first non-empty leaf
+    /// in node order when `k` has none (the code's fallback); returns the
+    /// leaf drawn from and the entry, `None` when no leaf has any.
+    pub fn draw(&mut self, k: usize, rng: &mut Stream) -> Option<(usize, usize)> {
+        let leaf = if self.entries[k].is_empty() {
+            self.entries.iter().position(|l| !l.is_empty())?
+        } else {
+            k
+        };
+        let j = rng.below(self.entries[leaf].len());
+        Some((leaf, self.entries[leaf].swap_remove(j)))
     }
 }
 
 /// LaNAS as an ask/tell optimiser of table entries, one architecture per
 /// ask: first `init_samples` distinct random entries, then rounds of `batch`
-/// samples, each round on a tree retrained on every sample so far. A sample's
-/// value (told back) is back-propagated in the round's tree before the next
-/// ask, as in the authors' loop; an exhausted table gives an empty ask.
+/// samples, each round on a tree rebuilt from every sample so far. A sample's
+/// value (told back) is back-propagated in the round's statistics before the
+/// next ask, as in the authors' loop; an exhausted table gives an empty ask.
 #[derive(Clone, Debug)]
 pub struct Lanas<'a> {
     tab: &'a Tabular,
     cfg: LanasConfig,
+    partitioner: LanasPartitioner,
     sampled: Vec<bool>,
-    samples: Vec<usize>,
+    /// Every sample so far (encoding, true value), in sampling order.
+    samples: Samples,
     round: Option<Round>,
     /// The leaf the last asked architecture came from (rounds only).
     pending_leaf: Option<usize>,
 }
 
-/// One round: its tree, the unsampled entries per leaf, samples drawn so far.
+/// One round: its tree and statistics, the unsampled entries per leaf,
+/// samples drawn so far.
 #[derive(Clone, Debug)]
 struct Round {
     tree: Tree,
-    leaves: Vec<Vec<usize>>,
+    stats: RoundStats,
+    leaves: TableLeaves,
     drawn: usize,
 }
 
@@ -351,26 +417,23 @@ impl<'a> Lanas<'a> {
     pub fn new(tab: &'a Tabular, cfg: LanasConfig) -> Self {
         Self {
             tab,
+            partitioner: cfg.partitioner(),
             cfg,
             sampled: vec![false; tab.len()],
-            samples: vec![],
+            samples: Samples::new(),
             round: None,
             pending_leaf: None,
         }
     }
 
-    /// A new round: retrain on every sample, route the unsampled space.
-    fn new_round(&self) -> Round {
-        let tree = Tree::train(self.tab, &self.samples, &self.cfg);
-        let mut leaves: Vec<Vec<usize>> = vec![vec![]; 1 << (tree.height - 1)];
-        for i in 0..self.tab.len() {
-            if !self.sampled[i] {
-                leaves[tree.leaf_of(self.tab.encoding(i))].push(i);
-            }
-        }
+    /// A new round: rebuild from every sample, route the unsampled space.
+    /// The labeller draws nothing, so `rng` is only named, not advanced.
+    fn new_round(&self, rng: &Stream) -> Round {
+        let tree = self.partitioner.build(&self.samples, rng);
         Round {
+            stats: RoundStats::new(&tree),
+            leaves: TableLeaves::route(&tree, self.tab, &self.sampled),
             tree,
-            leaves,
             drawn: 0,
         }
     }
@@ -400,29 +463,31 @@ impl Optimizer<usize> for Lanas<'_> {
             .as_ref()
             .is_none_or(|r| r.drawn >= self.cfg.batch)
         {
-            self.round = Some(self.new_round());
+            self.round = Some(self.new_round(rng));
         }
         let r = self.round.as_mut().expect("a round");
         r.drawn += 1;
-        let mut leaf = r.tree.select(self.cfg.cp, rng);
-        if r.leaves[leaf].is_empty() {
-            // The code's fallback: the first non-empty leaf in node order.
-            match r.leaves.iter().position(|l| !l.is_empty()) {
-                Some(l) => leaf = l,
-                None => return vec![],
-            }
-        }
-        let k = rng.below(r.leaves[leaf].len());
+        let stats = &r.stats;
+        let leaf = LanasConfig::selector().select_by(&r.tree, self.cfg.cp, &|k| stats.of(k), rng);
+        let Some((leaf, entry)) = r.leaves.draw(leaf, rng) else {
+            return vec![];
+        };
         self.pending_leaf = Some(leaf);
-        vec![r.leaves[leaf].swap_remove(k)]
+        vec![entry]
     }
 
     fn tell(&mut self, evaluated: &[Evaluated<usize>], _rng: &mut Stream) {
         for e in evaluated {
             self.sampled[e.x] = true;
-            self.samples.push(e.x);
+            let x = self
+                .tab
+                .encoding(e.x)
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            self.samples.push(x, vec![self.tab.value(e.x)]);
             if let (Some(leaf), Some(r)) = (self.pending_leaf.take(), self.round.as_mut()) {
-                r.tree.backpropagate(leaf, e.y[0]);
+                r.stats.backpropagate(&r.tree, leaf, e.y[0]);
             }
         }
     }

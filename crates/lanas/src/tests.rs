@@ -9,26 +9,33 @@ fn search(tab: &Tabular, cfg: &LanasConfig, budget: usize, rng: &mut Stream) -> 
     run_to_optimum(&TableProblem::new(tab, None), &mut lanas, budget, rng)
 }
 
-fn rows(xs: &[Vec<f32>]) -> Vec<&[f32]> {
+fn rows(xs: &[Vec<f64>]) -> Vec<&[f64]> {
     xs.iter().map(|x| x.as_slice()).collect()
+}
+
+/// The tree LaNAS builds from the table entries `idx`.
+fn tree_of(tab: &Tabular, idx: &[usize], cfg: &LanasConfig) -> Tree {
+    let mut data = Samples::new();
+    for &i in idx {
+        data.push(encoding(tab, i), vec![tab.value(i)]);
+    }
+    cfg.partitioner().build(&data, &Stream::root("tree"))
+}
+
+fn encoding(tab: &Tabular, i: usize) -> Vec<f64> {
+    tab.encoding(i).iter().map(|&v| f64::from(v)).collect()
 }
 
 #[test]
 fn least_squares_recovers_a_linear_function() {
     let mut rng = Stream::root("ls");
-    let xs: Vec<Vec<f32>> = (0..40)
-        .map(|_| (0..5).map(|_| rng.uniform() as f32).collect())
+    let xs: Vec<Vec<f64>> = (0..40)
+        .map(|_| (0..5).map(|_| rng.uniform()).collect())
         .collect();
     let w = [0.5, -1.0, 2.0, 0.0, 0.25];
     let ys: Vec<f64> = xs
         .iter()
-        .map(|x| {
-            0.3 + x
-                .iter()
-                .zip(&w)
-                .map(|(&a, b)| f64::from(a) * b)
-                .sum::<f64>()
-        })
+        .map(|x| 0.3 + x.iter().zip(&w).map(|(&a, b)| a * b).sum::<f64>())
         .collect();
     let m = LinearModel::least_squares(&rows(&xs), &ys);
     for (a, b) in m.w.iter().zip(&w) {
@@ -42,9 +49,9 @@ fn least_squares_interpolates_when_underdetermined() {
     // Three one-hot samples in 30 dimensions (collinear with the intercept).
     let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
     let idx = [3usize, 400, 9000];
-    let xs: Vec<&[f32]> = idx.iter().map(|&i| tab.encoding(i)).collect();
+    let xs: Vec<Vec<f64>> = idx.iter().map(|&i| encoding(&tab, i)).collect();
     let ys: Vec<f64> = idx.iter().map(|&i| tab.value(i)).collect();
-    let m = LinearModel::least_squares(&xs, &ys);
+    let m = LinearModel::least_squares(&rows(&xs), &ys);
     for (x, y) in xs.iter().zip(&ys) {
         assert!((m.predict(x) - y).abs() < 1e-9);
     }
@@ -53,12 +60,12 @@ fn least_squares_interpolates_when_underdetermined() {
 #[test]
 fn adam_and_least_squares_give_the_same_fit() {
     let mut rng = Stream::root("adam");
-    let xs: Vec<Vec<f32>> = (0..60)
-        .map(|_| (0..4).map(|_| rng.uniform() as f32).collect())
+    let xs: Vec<Vec<f64>> = (0..60)
+        .map(|_| (0..4).map(|_| rng.uniform()).collect())
         .collect();
     let ys: Vec<f64> = xs
         .iter()
-        .map(|x| 0.9 - 0.2 * f64::from(x[0]) + 0.1 * f64::from(x[2]) + 0.01 * rng.normal())
+        .map(|x| 0.9 - 0.2 * x[0] + 0.1 * x[2] + 0.01 * rng.normal())
         .collect();
     let ls = LinearModel::least_squares(&rows(&xs), &ys);
     let ad = LinearModel::adam(&rows(&xs), &ys, 1e-2, 20_000);
@@ -72,31 +79,68 @@ fn adam_and_least_squares_give_the_same_fit() {
 fn samples_are_routed_by_true_value_and_stats_follow() {
     let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
     let samples: Vec<usize> = (0..200).map(|i| i * 70).collect();
-    let cfg = LanasConfig::default();
-    let tree = Tree::train(&tab, &samples, &cfg);
-    assert_eq!(tree.n[0], 200);
-    assert_eq!(tree.n[1] + tree.n[2], 200);
-    let (_, thr) = tree.splits[0].clone().unwrap();
-    let good = samples.iter().filter(|&&s| tab.value(s) >= thr).count();
-    assert_eq!(tree.n[1], good);
+    let tree = tree_of(&tab, &samples, &LanasConfig::default());
+    // Height 5: a complete tree of 31 nodes in heap order, 16 leaves.
+    assert_eq!(tree.len(), 31);
+    assert_eq!(tree.leaves(), (15..31).collect::<Vec<_>>());
+    for k in 0..15 {
+        assert_eq!(tree.node(k).children, Some([2 * k + 1, 2 * k + 2]));
+    }
+    let stats = RoundStats::new(&tree);
+    assert_eq!(stats.n[0], 200);
+    assert_eq!(stats.n[1] + stats.n[2], 200);
+    // The root's threshold is the mean prediction; samples go by true value.
+    let (labeller, idx) = (
+        LinearLabeller {
+            fit: Fit::LeastSquares,
+        },
+        tree.node(0).indices.clone(),
+    );
+    let data = {
+        let mut d = Samples::new();
+        for &i in &samples {
+            d.push(encoding(&tab, i), vec![tab.value(i)]);
+        }
+        d
+    };
+    let (labels, _) = labeller.label_fitted(&data, &idx, &mut Stream::root("unused"));
+    assert_eq!(stats.n[1], labels.iter().filter(|&&l| l).count());
     // The good side holds the better mean.
-    assert!(tree.x_bar[1] > tree.x_bar[2]);
-    let leaves: usize = tree.n[15..].iter().sum();
+    assert!(stats.x_bar[1] > stats.x_bar[2]);
+    let leaves: usize = stats.n[15..].iter().sum();
     assert_eq!(leaves, 200);
+}
+
+#[test]
+fn empty_nodes_get_both_children_and_send_everything_good() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    // Three samples cannot fill 16 leaves: some nodes are empty.
+    let tree = tree_of(&tab, &[3, 400, 9000], &LanasConfig::default());
+    assert_eq!(tree.len(), 31);
+    let stats = RoundStats::new(&tree);
+    let empty = (0..31).find(|&k| stats.n[k] == 0 && !tree.node(k).is_leaf());
+    let k = empty.expect("an empty internal node");
+    assert_eq!(stats.x_bar[k], f64::INFINITY);
+    // Whatever reaches an empty node goes to its good child.
+    let b = tree.node(k).boundary.as_ref().expect("split anyway");
+    assert!((0..tab.len())
+        .step_by(97)
+        .all(|i| b.predict(&encoding(&tab, i))));
 }
 
 #[test]
 fn backpropagation_updates_the_path_to_the_root() {
     let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
     let samples: Vec<usize> = (0..50).map(|i| i * 300).collect();
-    let mut tree = Tree::train(&tab, &samples, &LanasConfig::default());
-    let before = tree.n.clone();
-    tree.backpropagate(0, 0.5);
-    // Leaf 0 is node 15; its ancestors 7, 3, 1, 0.
+    let tree = tree_of(&tab, &samples, &LanasConfig::default());
+    let mut stats = RoundStats::new(&tree);
+    let before = stats.n.clone();
+    stats.backpropagate(&tree, 15, 0.5);
+    // Leaf 15's ancestors are 7, 3, 1, 0.
     for i in [15, 7, 3, 1, 0] {
-        assert_eq!(tree.n[i], before[i] + 1);
+        assert_eq!(stats.n[i], before[i] + 1);
     }
-    assert_eq!(tree.n[16], before[16]);
+    assert_eq!(stats.n[16], before[16]);
 }
 
 #[test]

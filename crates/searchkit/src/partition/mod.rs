@@ -1,6 +1,7 @@
 //! The learned space-partition search shared by LA-MCTS and LaMOO (both
-//! configurations of [`PartitionSearch`]); LaNAS and PlaLaM plug in as
-//! further configurations (see below).
+//! configurations of [`PartitionSearch`]) and LaNAS (its [`Partitioner`] and
+//! [`Selector`] over a finite table); PlaLaM plugs in as a further
+//! configuration (see below).
 //!
 //! Every iteration these methods rebuild a binary tree from *all* samples so
 //! far: a node holding more than `leaf_size` samples is split in two by
@@ -11,7 +12,10 @@
 //! path's side, is where a solver draws the next samples.
 //!
 //! The pieces that differ between the papers are traits or settings:
-//! - [`Labeller`]: good/bad labels of a node's samples; [`KMeansLabeller`] is
+//! - [`Labeller`]: good/bad labels of a node's samples, and through
+//!   [`Labeller::label_fitted`] the boundary when the labelling fits it
+//!   (LaNAS's linear regressor cut at its mean prediction; the partitioner's
+//!   learner is then [`FromLabeller`]); [`KMeansLabeller`] is
 //!   LA-MCTS's (2-means on `[x, value]` rows, the cluster with the higher mean
 //!   value is good), kept in core because PlaLaM reuses k-means labelling
 //!   (over a learned latent encoding); LaMOO's dominance-number labeller
@@ -21,9 +25,14 @@
 //! - [`NodeScore`]: a node's value in UCB; [`MeanValue`] (LA-MCTS, kept in
 //!   core for PlaLaM's max/mean scores) is the mean of one objective; LaMOO's
 //!   hypervolume score lives in `lamoo`;
+//! - [`Growth`] in [`TreeConfig`]: split a node by its sample count when its
+//!   labels and boundary separate it (LA-MCTS, LaMOO), or every node to a
+//!   fixed number of levels, empty or one-class nodes included (LaNAS);
 //! - [`Selector`]: leaf or path selection ([`Selection`]), the tie rule
-//!   ([`TieBreak`]) and LaMOO's floor on a zero-valued good child; the UCB
-//!   form is [`Ucb`] in [`TreeConfig`];
+//!   ([`TieBreak`]) and LaMOO's floor on a zero-valued good child, over the
+//!   tree's statistics or outside ones ([`Selector::select_by`], LaNAS's
+//!   within-round back-propagation); the UCB form is [`Ucb`] in
+//!   [`TreeConfig`];
 //! - [`LeafSampler`]: the solver in the region, for one or more objectives;
 //!   [`RandomRegion`] and [`CmaEsRegion`] (module `samplers`) carry both
 //!   papers' variants as modes; model-based samplers (GP-EI, TuRBO, qEHVI)
@@ -35,12 +44,11 @@
 //!
 //! A paper's config implements [`Preset`] (validation, the partitioner and
 //! the settings); `lamcts::LaMcts` and `lamoo::LaMoo` are
-//! `PartitionSearch<TheirConfig, S>`. LaNAS would plug in with a
-//! linear-regression labeller split at the mean prediction, a linear
-//! boundary, a tree split to a fixed height (a partitioner setting; path
-//! selection then ends at that height) and a leaf sampler over its finite
-//! table; PlaLaM with a labeller over a latent encoding, a max node score and
-//! [`CmaEsRegion`] in the leaf.
+//! `PartitionSearch<TheirConfig, S>`. LaNAS searches a finite table, not a
+//! `BoxSpace`, so `lanas::Lanas` drives [`Partitioner::build`] (linear
+//! labeller and boundary, [`Growth::Complete`]), [`Selector::select_by`] and
+//! [`Tree::leaf_of`] itself; PlaLaM would plug in with a labeller over a
+//! latent encoding, a max node score and [`CmaEsRegion`] in the leaf.
 //!
 //! [`Partitioner::build`] gives a [`Tree`]; [`Selector::select`] (or
 //! [`Tree::select`], LA-MCTS's descent) gives a node whose [`Region`] (the
@@ -48,7 +56,7 @@
 //! and samplers ([`Region::sample`], [`Region::candidates_around`]).
 //!
 //! Semantics follow the LA-MCTS code (facebookresearch/LaMCTS,
-//! `LA-MCTS/lamcts/{MCTS,Node,Classifier}.py`):
+//! `LA-MCTS/lamcts/{MCTS,Node,Classifier}.py`), with [`Growth::Adaptive`]:
 //! - a leaf is split iff it holds more than `max(leaf_size, 2)` samples, the
 //!   labeller gives two non-empty classes and the classifier trained on those
 //!   labels predicts both classes on the node's own points
@@ -92,7 +100,7 @@ pub use search::{
     SearchSettings, Setup,
 };
 pub use select::{Selection, Selector, TieBreak};
-pub use tree::{Node, Partitioner, Tree, TreeConfig, TreeConfigError};
+pub use tree::{Growth, Node, Partitioner, Tree, TreeConfig, TreeConfigError};
 
 /// Evaluated points: `xs[i]` with objective values `ys[i]` (maximised).
 #[derive(Clone, Debug, Default)]
@@ -139,6 +147,19 @@ pub trait Labeller: Send + Sync {
     /// Labels of the samples `idx` of `data`, in the order of `idx`. Return
     /// all-equal labels when the node cannot be split.
     fn label(&self, data: &Samples, idx: &[usize], rng: &mut Stream) -> Vec<bool>;
+
+    /// The labels and, when labelling fits the boundary itself, that
+    /// boundary (LaNAS: one linear regressor, cut at its mean prediction,
+    /// gives both); the partitioner then asks no [`BoundaryLearner`]. By
+    /// default only [`Labeller::label`].
+    fn label_fitted(
+        &self,
+        data: &Samples,
+        idx: &[usize],
+        rng: &mut Stream,
+    ) -> (Vec<bool>, Option<Arc<dyn Boundary>>) {
+        (self.label(data, idx, rng), None)
+    }
 }
 
 /// A learned boundary on `x`: which side a point falls on.
@@ -157,6 +178,17 @@ pub trait Boundary: Send + Sync + std::fmt::Debug {
 pub trait BoundaryLearner: Send + Sync {
     /// `None` when no boundary can be learned (the node stays a leaf).
     fn fit(&self, xs: &[Vec<f64>], labels: &[bool]) -> Option<Arc<dyn Boundary>>;
+}
+
+/// The learner of a partitioner whose [`Labeller::label_fitted`] hands over
+/// the boundary: it learns none itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FromLabeller;
+
+impl BoundaryLearner for FromLabeller {
+    fn fit(&self, _xs: &[Vec<f64>], _labels: &[bool]) -> Option<Arc<dyn Boundary>> {
+        None
+    }
 }
 
 /// A node's value, the exploitation term of UCB.

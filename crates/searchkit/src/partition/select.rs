@@ -4,9 +4,9 @@
 //! One mechanism serves every paper: LA-MCTS descends by UCB with a coin on
 //! ties ([`Selector::descent`]); LaMOO takes the leaf with the highest UCB
 //! (or descends), draws among the maxima every time and floors a good
-//! child's zero hypervolume at 0.1. LaNAS's fixed-height tree selects the
-//! same way (its height is a property of the partitioner: it splits every
-//! node to the given depth, so descent ends at that depth).
+//! child's zero hypervolume at 0.1. LaNAS's complete tree
+//! ([`super::Growth::Complete`]) is descended the same way, with the
+//! statistics its round back-propagates ([`Selector::select_by`]).
 
 use super::Tree;
 use crate::rng::Stream;
@@ -92,39 +92,81 @@ impl Selector {
     /// The value UCB uses for node `k`: its score, except for
     /// [`Selector::zero_good_value`].
     pub fn value(&self, tree: &Tree, k: usize) -> f64 {
+        self.adjust(tree, k, tree.node(k).value)
+    }
+
+    /// `value` as UCB uses it for node `k` ([`Selector::zero_good_value`]).
+    fn adjust(&self, tree: &Tree, k: usize, value: f64) -> f64 {
         let node = tree.node(k);
         match self.zero_good_value {
-            Some(v) if node.parent.is_some() && node.side && node.value == 0.0 => v,
-            _ => node.value,
+            Some(v) if node.parent.is_some() && node.side && value == 0.0 => v,
+            _ => value,
         }
+    }
+
+    /// The tree's own statistics of node `k`: its score and sample count.
+    fn own(tree: &Tree) -> impl Fn(usize) -> (f64, usize) + '_ {
+        |k| (tree.node(k).value, tree.node(k).n())
     }
 
     /// UCB of node `k` with exploration constant `cp`: [`Selector::value`]
     /// plus the tree's UCB bonus with visit counts the sample counts; the
     /// root's is infinite (as in the codes).
     pub fn ucb(&self, tree: &Tree, k: usize, cp: f64) -> f64 {
-        let node = tree.node(k);
-        match node.parent {
+        self.ucb_by(tree, k, cp, &Self::own(tree))
+    }
+
+    /// [`Selector::ucb`] with the statistics `stats(k) = (value, visits)`
+    /// kept outside the tree.
+    pub fn ucb_by(
+        &self,
+        tree: &Tree,
+        k: usize,
+        cp: f64,
+        stats: &impl Fn(usize) -> (f64, usize),
+    ) -> f64 {
+        match tree.node(k).parent {
             None => f64::INFINITY,
-            Some(p) => tree
-                .config()
-                .ucb
-                .score(self.value(tree, k), node.n(), tree.node(p).n(), cp),
+            Some(p) => {
+                let (value, n) = stats(k);
+                tree.config()
+                    .ucb
+                    .score(self.adjust(tree, k, value), n, stats(p).1, cp)
+            }
         }
     }
 
     /// The node this rule picks in `tree` with exploration constant `cp`.
     pub fn select(&self, tree: &Tree, cp: f64, rng: &mut Stream) -> usize {
+        self.select_by(tree, cp, &Self::own(tree), rng)
+    }
+
+    /// [`Selector::select`] with the statistics `stats(k) = (value, visits)`
+    /// kept outside the tree: LaNAS back-propagates each sample of a round
+    /// into its own copy of the rebuilt tree's statistics.
+    pub fn select_by(
+        &self,
+        tree: &Tree,
+        cp: f64,
+        stats: &impl Fn(usize) -> (f64, usize),
+        rng: &mut Stream,
+    ) -> usize {
         match self.selection {
             Selection::Leaf => {
                 let leaves = tree.leaves();
-                let u: Vec<f64> = leaves.iter().map(|&k| self.ucb(tree, k, cp)).collect();
+                let u: Vec<f64> = leaves
+                    .iter()
+                    .map(|&k| self.ucb_by(tree, k, cp, stats))
+                    .collect();
                 leaves[self.ties.argmax(&u, rng)]
             }
             Selection::Path => {
                 let mut k = 0;
                 while let Some(kids) = tree.node(k).children {
-                    let u = [self.ucb(tree, kids[0], cp), self.ucb(tree, kids[1], cp)];
+                    let u = [
+                        self.ucb_by(tree, kids[0], cp, stats),
+                        self.ucb_by(tree, kids[1], cp, stats),
+                    ];
                     k = kids[self.ties.argmax(&u, rng)];
                 }
                 k

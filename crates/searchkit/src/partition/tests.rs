@@ -79,6 +79,142 @@ fn small_nodes_and_one_class_nodes_stay_leaves() {
     assert!(t.nodes().iter().all(|n| n.value == 1.0));
 }
 
+/// A labeller that also fits the boundary: good iff `x[0] < cut`, where the
+/// cut is the median `x[0]` of the node (so labels and boundary agree).
+struct MedianCut;
+
+#[derive(Debug)]
+struct Below(f64);
+
+impl Boundary for Below {
+    fn predict(&self, x: &[f64]) -> bool {
+        x[0] < self.0
+    }
+}
+
+impl MedianCut {
+    fn cut(data: &Samples, idx: &[usize]) -> f64 {
+        let mut v: Vec<f64> = idx.iter().map(|&i| data.xs[i][0]).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+}
+
+impl Labeller for MedianCut {
+    fn label(&self, data: &Samples, idx: &[usize], _rng: &mut Stream) -> Vec<bool> {
+        let c = Self::cut(data, idx);
+        idx.iter().map(|&i| data.xs[i][0] < c).collect()
+    }
+
+    fn label_fitted(
+        &self,
+        data: &Samples,
+        idx: &[usize],
+        rng: &mut Stream,
+    ) -> (Vec<bool>, Option<Arc<dyn Boundary>>) {
+        let b = Below(Self::cut(data, idx));
+        (self.label(data, idx, rng), Some(Arc::new(b)))
+    }
+}
+
+fn complete(levels: usize) -> Partitioner<MedianCut, FromLabeller, MeanValue> {
+    Partitioner {
+        labeller: MedianCut,
+        learner: FromLabeller,
+        score: MeanValue::default(),
+        config: TreeConfig {
+            growth: Growth::Complete { levels },
+            ..TreeConfig::default()
+        },
+    }
+}
+
+#[test]
+fn complete_growth_splits_every_node_to_the_given_levels() {
+    // Five samples, far fewer than leaf_size, still fill four levels.
+    let d = data(5, "few", step);
+    let tree = complete(4).build(&d, &Stream::root("t"));
+    assert_eq!(tree.len(), 15);
+    assert_eq!(tree.height(), 3);
+    // Breadth-first creation numbers a complete tree as a heap.
+    for k in 0..7 {
+        assert_eq!(tree.node(k).children, Some([2 * k + 1, 2 * k + 2]));
+        assert_eq!(tree.node(2 * k + 1).parent, Some(k));
+    }
+    assert_eq!(tree.leaves(), (7..15).collect::<Vec<_>>());
+    // Every sample sits in exactly one leaf; some leaves are empty.
+    let held: usize = tree.leaves().iter().map(|&k| tree.node(k).n()).sum();
+    assert_eq!(held, 5);
+    assert!(tree.leaves().iter().any(|&k| tree.node(k).n() == 0));
+    // The labeller's boundary is the one kept: leaf_of follows the cuts.
+    for i in 0..d.len() {
+        let leaf = tree.leaf_of(&d.xs[i]);
+        assert!(tree.node(leaf).indices.contains(&i));
+    }
+}
+
+#[test]
+fn complete_growth_splits_empty_and_one_class_nodes() {
+    // One sample: the root's labels are one class (x < median is false).
+    let d = data(1, "one", step);
+    let tree = complete(3).build(&d, &Stream::root("t"));
+    assert_eq!(tree.len(), 7);
+    let [good, bad] = tree.node(0).children.unwrap();
+    assert_eq!((tree.node(good).n(), tree.node(bad).n()), (0, 1));
+    // The empty good child is split too, and sends everything good.
+    let b = tree.node(good).boundary.as_ref().expect("split");
+    assert!(b.predict(&[0.0, 0.0]) && b.predict(&[1.0, 1.0]));
+    assert_eq!(tree.node(tree.node(good).children.unwrap()[0]).n(), 0);
+    // No samples at all: still a complete tree.
+    let tree = complete(3).build(&Samples::new(), &Stream::root("t"));
+    assert_eq!(tree.len(), 7);
+    assert_eq!(tree.leaf_of(&[0.3, 0.3]), 3);
+    // One level is a lone root.
+    assert_eq!(complete(1).build(&d, &Stream::root("t")).len(), 1);
+}
+
+#[test]
+fn adaptive_growth_keeps_a_labellers_boundary() {
+    let d = data(40, "adaptive", step);
+    let mut p = complete(1);
+    p.config.growth = Growth::Adaptive;
+    p.config.leaf_size = 10;
+    let tree = p.build(&d, &Stream::root("t"));
+    assert!(tree.len() > 3);
+    for i in 0..d.len() {
+        assert!(tree.node(tree.leaf_of(&d.xs[i])).indices.contains(&i));
+    }
+}
+
+#[test]
+fn complete_growth_levels_are_validated() {
+    let mut c = TreeConfig::default();
+    for levels in [0, Growth::MAX_LEVELS + 1] {
+        c.growth = Growth::Complete { levels };
+        assert_eq!(c.validate(), Err(TreeConfigError::Levels(levels)));
+    }
+    c.growth = Growth::Complete { levels: 5 };
+    assert!(c.validate().is_ok());
+}
+
+#[test]
+fn selection_by_outside_statistics() {
+    let d = data(8, "stats", step);
+    let tree = complete(3).build(&d, &Stream::root("t"));
+    let sel = Selector::descent();
+    let mut rng = Stream::root("s");
+    // The tree's own statistics and the same ones passed in agree.
+    let own = |k: usize| (tree.node(k).value, tree.node(k).n());
+    assert_eq!(
+        sel.select(&tree, 0.0, &mut rng.clone()),
+        sel.select_by(&tree, 0.0, &own, &mut rng)
+    );
+    // Statistics that favour leaf 6 (bad, bad) lead there.
+    let favour = |k: usize| (if [2, 6].contains(&k) { 1.0 } else { 0.0 }, 1);
+    assert_eq!(sel.select_by(&tree, 0.0, &favour, &mut rng), 6);
+    assert_eq!(sel.ucb_by(&tree, 6, 0.0, &favour), 1.0);
+}
+
 #[test]
 fn leaves_partition_the_space_and_hold_their_points() {
     // Ackley's box: the RBF width 1/d (gamma "auto") is then narrow enough to

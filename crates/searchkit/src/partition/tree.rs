@@ -18,6 +18,24 @@ pub struct TreeConfig {
     pub ucb: Ucb,
     /// Stop splitting once the tree holds this many nodes (`None`: no cap).
     pub max_nodes: Option<usize>,
+    /// Which nodes are split.
+    pub growth: Growth,
+}
+
+/// Which nodes [`Partitioner::build`] splits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Growth {
+    /// LA-MCTS and LaMOO: a leaf holding more than `max(leaf_size, 2)`
+    /// samples is split when its labels give two classes and its boundary
+    /// puts its own points on both sides.
+    #[default]
+    Adaptive,
+    /// LaNAS: every node above the last of `levels` levels is split, whatever
+    /// it holds, giving a complete tree of `2^(levels-1)` leaves (`leaf_size`
+    /// and the splittability check are not used). The children take the
+    /// labels even when one class is empty; a node with no samples, or whose
+    /// boundary cannot be learned, sends every point to its good child.
+    Complete { levels: usize },
 }
 
 impl Default for TreeConfig {
@@ -28,6 +46,7 @@ impl Default for TreeConfig {
             cp: 1.0,
             ucb: Ucb::SqrtParent,
             max_nodes: None,
+            growth: Growth::Adaptive,
         }
     }
 }
@@ -41,6 +60,22 @@ pub enum TreeConfigError {
     Cp(f64),
     #[error("max_nodes must be at least 1 (or unset), got {0}")]
     MaxNodes(usize),
+    #[error("a complete tree needs 1 to {max} levels, got {0}", max = Growth::MAX_LEVELS)]
+    Levels(usize),
+}
+
+impl Growth {
+    /// The most levels of a complete tree (`2^(levels-1)` leaves).
+    pub const MAX_LEVELS: usize = 24;
+
+    /// Whether a node at `depth` holding `n` samples is split; `threshold`
+    /// is the adaptive rule's sample count.
+    fn splits(self, depth: usize, n: usize, threshold: usize) -> bool {
+        match self {
+            Growth::Adaptive => n > threshold,
+            Growth::Complete { levels } => depth + 1 < levels,
+        }
+    }
 }
 
 impl TreeConfig {
@@ -54,6 +89,11 @@ impl TreeConfig {
         }
         if self.max_nodes == Some(0) {
             return Err(TreeConfigError::MaxNodes(0));
+        }
+        if let Growth::Complete { levels } = self.growth {
+            if !(1..=Growth::MAX_LEVELS).contains(&levels) {
+                return Err(TreeConfigError::Levels(levels));
+            }
         }
         Ok(())
     }
@@ -121,7 +161,11 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
             if nodes.len() + 2 > max_nodes {
                 break;
             }
-            if nodes[k].indices.len() <= threshold {
+            if !self
+                .config
+                .growth
+                .splits(nodes[k].depth, nodes[k].indices.len(), threshold)
+            {
                 continue;
             }
             let mut r = rng.child_n("split", k as u64);
@@ -151,8 +195,9 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
         }
     }
 
-    /// Label, learn, and check that the boundary separates the node's own
-    /// points into both classes; returns (boundary, good, bad).
+    /// Label, learn, and (adaptive growth) check that the boundary separates
+    /// the node's own points into both classes; returns (boundary, good,
+    /// bad). A complete tree always splits (see [`Growth::Complete`]).
     #[allow(clippy::type_complexity)]
     fn split(
         &self,
@@ -160,25 +205,37 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
         idx: &[usize],
         rng: &mut Stream,
     ) -> Option<(Arc<dyn Boundary>, Vec<usize>, Vec<usize>)> {
-        let labels = self.labeller.label(data, idx, rng);
+        let complete = matches!(self.config.growth, Growth::Complete { .. });
+        if idx.is_empty() {
+            return complete.then(|| (Arc::new(AllGood) as Arc<dyn Boundary>, vec![], vec![]));
+        }
+        let (labels, fitted) = self.labeller.label_fitted(data, idx, rng);
         debug_assert_eq!(labels.len(), idx.len());
         let n_good = labels.iter().filter(|&&l| l).count();
-        if n_good == 0 || n_good == labels.len() {
+        if !complete && (n_good == 0 || n_good == labels.len()) {
             return None;
         }
-        // The SVC API takes rows; one gather per split.
-        let xs: Vec<Vec<f64>> = idx.iter().map(|&i| data.xs[i].clone()).collect();
-        let boundary = self.learner.fit(&xs, &labels)?;
-        let mut seen = [false; 2];
-        for x in &xs {
-            seen[boundary.predict(x) as usize] = true;
-            if seen[0] && seen[1] {
-                break;
+        let boundary = fitted.or_else(|| {
+            // The SVC API takes rows; one gather per split.
+            let xs: Vec<Vec<f64>> = idx.iter().map(|&i| data.xs[i].clone()).collect();
+            self.learner.fit(&xs, &labels)
+        });
+        let boundary = if complete {
+            boundary.unwrap_or_else(|| Arc::new(AllGood))
+        } else {
+            let boundary = boundary?;
+            let mut seen = [false; 2];
+            for &i in idx {
+                seen[boundary.predict(&data.xs[i]) as usize] = true;
+                if seen[0] && seen[1] {
+                    break;
+                }
             }
-        }
-        if !(seen[0] && seen[1]) {
-            return None;
-        }
+            if !(seen[0] && seen[1]) {
+                return None;
+            }
+            boundary
+        };
         let (mut good, mut bad) = (Vec::with_capacity(n_good), Vec::new());
         for (&i, &l) in idx.iter().zip(&labels) {
             if l {
@@ -188,6 +245,17 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
             }
         }
         Some((boundary, good, bad))
+    }
+}
+
+/// The boundary of a complete tree's node that has none to learn: every
+/// point goes to the good child.
+#[derive(Debug)]
+struct AllGood;
+
+impl Boundary for AllGood {
+    fn predict(&self, _x: &[f64]) -> bool {
+        true
     }
 }
 
