@@ -624,10 +624,13 @@ fn figure(o: &Outcome, r: &Report) -> Option<String> {
     Some(svg::line_chart(&ax, &series, &markers))
 }
 
+/// A report file: its name in the results folder and its bytes.
+pub type Rendered = (String, Vec<u8>);
+
 /// Every report file as (file name in the results folder, bytes), in the
 /// order they are written. `verify-results` compares these with the
 /// committed files.
-pub fn render(o: &Outcome) -> Result<(Report, Vec<(String, Vec<u8>)>)> {
+pub fn render(o: &Outcome) -> Result<(Report, Vec<Rendered>)> {
     let r = build(o);
     let mut files = vec![
         ("summary.md".to_string(), markdown(o, &r).into_bytes()),

@@ -235,7 +235,7 @@ pub fn digest_path(path: &Path) -> Result<String> {
     let mut h = blake3::Hasher::new();
     let mut files = Vec::new();
     if path.is_dir() {
-        collect_files(path, path, &mut files)?;
+        collect_files(path, &mut files)?;
     } else {
         files.push(path.to_path_buf());
     }
@@ -252,11 +252,11 @@ pub fn digest_path(path: &Path) -> Result<String> {
     Ok(crate::store::hex16(h.finalize().as_bytes()))
 }
 
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
         if p.is_dir() {
-            collect_files(root, &p, out)?;
+            collect_files(&p, out)?;
         } else {
             out.push(p);
         }
