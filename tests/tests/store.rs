@@ -330,7 +330,7 @@ fn command_line_overrides_are_checked_before_any_run() {
     }
     let file = out.with_extension("file");
     std::fs::write(&file, b"x").unwrap();
-    let e = err_of(plan::plan(&root(), l.clone(), &opts(&file)));
+    let e = err_of(runner::reproduce(&root(), l.clone(), &opts(&file)));
     assert!(e.contains("not a folder"), "{e}");
     let _ = std::fs::remove_file(file);
     // Seed k alone.

@@ -5,8 +5,8 @@
 //! Planning does every check that can fail before compute: the profile and
 //! its overrides (`--seeds`, `--seed`, `--budget`, `--jobs`), the methods
 //! (`--methods`), the driver's checks of the config, the record file names
-//! (no two methods may share one), and whether the output folder can be
-//! written. A plan has no side effects but creating that folder.
+//! (no two methods may share one). A plan has no side effects; whoever
+//! writes records checks the folder first ([`Store::check_writable`]).
 
 use crate::config::Loaded;
 use crate::drivers::{Prepared, Registry};
@@ -283,7 +283,6 @@ pub fn plan(root: &Path, loaded: Loaded, opts: &Options) -> Result<Plan> {
     let prepared = opts.drivers.prepare(&loaded)?;
     let unavailable = prepared.unavailable();
     let store = Store::new(&out);
-    store.check_writable()?;
     let inputs = if unavailable.is_none() {
         prepared.inputs()?
     } else {

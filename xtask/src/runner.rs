@@ -53,6 +53,7 @@ pub fn reproduce(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome>
 /// Runs a plan's missing jobs on `backend` and collects every record.
 pub fn execute(plan: Plan, backend: &dyn Backend, opts: &Options) -> Result<Outcome> {
     let id = plan.loaded.exp.id.clone();
+    plan.store.check_writable()?;
     let _lock = plan.store.lock()?;
     let (mut done, todo, rejected) = scan(&plan)?;
     for (job, why) in &rejected {
@@ -212,6 +213,7 @@ pub fn run_one(
             return Ok((*rec, false));
         }
     }
+    plan.store.check_writable()?;
     let rec = backend::run_job(&plan, job, opts.device.as_deref())?;
     Store::save(&plan.store, job, &rec)?;
     Ok((rec, true))
