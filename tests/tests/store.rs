@@ -382,3 +382,29 @@ fn committed_results_are_true_to_the_code() {
     }
     assert!(verified > 0);
 }
+
+/// One job alone (`cargo xtask run-job`): it writes exactly its record, a
+/// second call keeps it, and `reproduce` then reuses it.
+#[test]
+fn one_job_runs_alone_and_is_reused() {
+    let out = fresh_test_dir("store-run-one");
+    let l = config::find(&root(), "lamcts-ackley-20").unwrap();
+    let mut o = opts(&out);
+    o.methods = Some(vec!["CMA-ES".into()]);
+    o.seed_list = Some(vec![3]);
+    o.budget = Some(20);
+    let (rec, ran) = runner::run_one(&root(), l.clone(), &o, false).unwrap();
+    assert!(ran && rec.seed == 3 && rec.curve.len() == 20);
+    let files: Vec<_> = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(files, ["cma-es-s3.json"]);
+    let (again, ran) = runner::run_one(&root(), l.clone(), &o, false).unwrap();
+    assert!(!ran);
+    assert_eq!(again, rec);
+    let all = runner::reproduce(&root(), l, &o).unwrap();
+    assert_eq!(all.reused, 1);
+    let _ = std::fs::remove_dir_all(out);
+}

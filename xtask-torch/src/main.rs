@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use xtask::cli::{self, ReproduceArgs};
+use xtask::cli::{self, ReproduceArgs, RunJobArgs};
 use xtask::{config, workspace_root};
 
 #[derive(Parser)]
@@ -22,6 +22,8 @@ struct Cli {
 enum Cmd {
     /// Run an experiment (resuming finished runs) and compare with the paper.
     Reproduce(ReproduceArgs),
+    /// Run one job (method, seed) and write its record (see `cargo xtask run-job`).
+    RunJob(RunJobArgs),
     /// Check the configs of this binary's drivers.
     Check,
     /// Forward + backward timings of BT-LSTM against the dense LSTM.
@@ -65,6 +67,10 @@ fn real_main() -> Result<()> {
         Cmd::Bench { reps, device } => {
             let device = xtask_torch::parse_device(&device).map_err(anyhow::Error::msg)?;
             xtask_torch::bench::run(reps, device)?;
+        }
+        Cmd::RunJob(args) => {
+            let l = config::find(&root, &args.id)?;
+            args.run(&root, l, &registry)?;
         }
         Cmd::Reproduce(args) => {
             args.validate()?;

@@ -108,6 +108,90 @@ impl ReproduceArgs {
     }
 }
 
+/// Options of `run-job` (both binaries): one (method, seed) of an
+/// experiment, its record written, no report and no folder lock (what a
+/// cluster job runs).
+#[derive(Args, Clone, Debug)]
+pub struct RunJobArgs {
+    /// Experiment id.
+    pub id: String,
+    /// The method's name, as in the config.
+    #[arg(long)]
+    pub method: String,
+    #[arg(long)]
+    pub seed: u64,
+    #[arg(long, default_value = "full")]
+    pub profile: String,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub budget: Option<u64>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where networks train: `cpu` or `cuda` (libtorch experiments only).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Rerun even if a valid record exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl RunJobArgs {
+    /// Runs the job in this process with `drivers` and prints what happened.
+    pub fn run(&self, root: &Path, loaded: Loaded, drivers: &Registry) -> Result<()> {
+        let opts = runner::Options {
+            profile: self.profile.clone(),
+            seed_list: Some(vec![self.seed]),
+            budget: self.budget.map(|b| b as usize),
+            out: self.out.clone(),
+            methods: Some(vec![self.method.clone()]),
+            progress: false,
+            drivers: drivers.clone(),
+            device: self.device.clone(),
+            ..Default::default()
+        };
+        let (rec, ran) = runner::run_one(root, loaded, &opts, self.force)?;
+        println!(
+            "{}: {} seed {}: {} ({} curve points)",
+            self.id,
+            rec.method,
+            rec.seed,
+            if ran {
+                "ran"
+            } else {
+                "valid record kept (--force reruns)"
+            },
+            rec.curve.len()
+        );
+        Ok(())
+    }
+
+    /// The same command line for the other binary.
+    pub fn forward(&self) -> Vec<String> {
+        let mut v = vec![
+            "run-job".to_string(),
+            self.id.clone(),
+            "--method".into(),
+            self.method.clone(),
+            "--seed".into(),
+            self.seed.to_string(),
+            "--profile".into(),
+            self.profile.clone(),
+        ];
+        if let Some(b) = self.budget {
+            v.extend(["--budget".into(), b.to_string()]);
+        }
+        if let Some(o) = &self.out {
+            v.extend(["--out".into(), o.display().to_string()]);
+        }
+        if let Some(d) = &self.device {
+            v.extend(["--device".into(), d.clone()]);
+        }
+        if self.force {
+            v.push("--force".into());
+        }
+        v
+    }
+}
+
 /// How an experiment's claims came out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClaimCounts {

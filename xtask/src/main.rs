@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use xtask::cli::{self, ReproduceArgs};
+use xtask::cli::{self, ReproduceArgs, RunJobArgs};
 use xtask::{config, drivers, workspace_root};
 
 #[derive(Parser)]
@@ -41,24 +41,7 @@ enum Cmd {
     },
     /// Run one job (method, seed) of an experiment and write its record
     /// (no report, no folder lock: what a cluster job runs).
-    RunJob {
-        /// Experiment id.
-        id: String,
-        /// The method's name, as in the config.
-        #[arg(long)]
-        method: String,
-        #[arg(long)]
-        seed: u64,
-        #[arg(long, default_value = "full")]
-        profile: String,
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-        budget: Option<u64>,
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-        /// Rerun even if a valid record exists.
-        #[arg(long)]
-        force: bool,
-    },
+    RunJob(RunJobArgs),
     /// Re-render every committed report from its committed run records and
     /// fail on any byte difference (nothing is run).
     VerifyResults {
@@ -151,40 +134,15 @@ fn real_main() -> Result<()> {
             }
         }
         Cmd::Test { args } => xtask::torch::test(&root, &args)?,
-        Cmd::RunJob {
-            id,
-            method,
-            seed,
-            profile,
-            budget,
-            out,
-            force,
-        } => {
-            let l = config::find(&root, &id)?;
+        Cmd::RunJob(args) => {
+            let l = config::find(&root, &args.id)?;
             if drivers::needs_torch(&l) {
-                anyhow::bail!("{id}: its driver trains networks and runs in the libtorch binary (xtask-torch run-job is not there yet); use `cargo xtask reproduce {id} --methods ... --seed {seed}`");
+                // Trains networks: the libtorch binary runs the job.
+                let cuda = l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
+                xtask::torch::run_torch_binary(&root, &args.forward(), cuda)?;
+            } else {
+                args.run(&root, l, &drivers::Registry::builtin())?;
             }
-            let opts = xtask::runner::Options {
-                profile,
-                seed_list: Some(vec![seed]),
-                budget: budget.map(|b| b as usize),
-                out,
-                methods: Some(vec![method]),
-                progress: false,
-                ..Default::default()
-            };
-            let (rec, ran) = xtask::runner::run_one(&root, l, &opts, force)?;
-            println!(
-                "{id}: {} seed {}: {} ({} curve points)",
-                rec.method,
-                rec.seed,
-                if ran {
-                    "ran"
-                } else {
-                    "valid record kept (--force reruns)"
-                },
-                rec.curve.len()
-            );
         }
         Cmd::VerifyResults { write } => {
             let mut bad = 0;
