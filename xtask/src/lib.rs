@@ -35,8 +35,17 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root (the folder holding `paper_configs/`).
+/// The workspace root (the folder holding `paper_configs/`): the checkout
+/// the command runs in, else the one this binary was built from. Why the
+/// current folder first: two checkouts sharing one `CARGO_TARGET_DIR` may
+/// share one binary, built from the other checkout.
 pub fn workspace_root() -> PathBuf {
+    let is_root = |d: &Path| d.join("paper_configs").is_dir() && d.join("xtask").is_dir();
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Some(d) = cwd.ancestors().find(|d| is_root(d)) {
+            return d.to_path_buf();
+        }
+    }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().unwrap_or(here).to_path_buf()
 }
