@@ -241,10 +241,7 @@ pub fn legacy_fingerprint(l: &Loaded, method: usize, budget: usize, revision: u3
 /// compute, on anything that would fail later.
 pub fn plan(root: &Path, loaded: Loaded, opts: &Options) -> Result<Plan> {
     let profile = loaded.profile(&opts.profile)?.clone();
-    let mut loaded = loaded;
-    for (k, v) in &profile.problem {
-        loaded.exp.problem.insert(k.clone(), v.clone());
-    }
+    let mut loaded = loaded.with_profile(&opts.profile)?;
     if let Some(names) = &opts.methods {
         select_methods(&mut loaded, names)?;
     }
