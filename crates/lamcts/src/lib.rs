@@ -86,8 +86,8 @@ pub use searchkit::partition::{
 
 use searchkit::learn::{Gamma, KernelKind, SvcParams};
 use searchkit::partition::{
-    Cp, Growth, InitialDesign, KMeansLabeller, MeanValue, PartitionSearch, Partitioner, Preset,
-    RegionSampling, SearchError, SearchSettings, Selector, Setup, SvmLearner, TreeConfig,
+    Backprop, Cp, Growth, InitialDesign, KMeansLabeller, MeanValue, PartitionSearch, Partitioner,
+    Preset, RegionSampling, SearchError, SearchSettings, Selector, Setup, SvmLearner, TreeConfig,
     TreeConfigError,
 };
 
@@ -267,6 +267,8 @@ impl Preset for LaMctsConfig {
                 // One point per iteration, as the code's BO sampler; the
                 // fallback draws one too.
                 batch: 1,
+                rebuild_every: 1,
+                backprop: Backprop::Off,
                 cp: Cp::Fixed(self.cp),
                 selector: Selector::descent(),
                 fallback: RegionSampling::default(),

@@ -102,8 +102,8 @@ pub use searchkit::partition::{
 
 use searchkit::learn::SvcParams;
 use searchkit::partition::{
-    Growth, InitialDesign, PartitionSearch, Partitioner, Preset, RegionSampling, SearchError,
-    SearchSettings, Setup, SvmLearner, TreeConfig,
+    Backprop, Growth, InitialDesign, PartitionSearch, Partitioner, Preset, RegionSampling,
+    SearchError, SearchSettings, Setup, SvmLearner, TreeConfig,
 };
 
 /// LaMOO settings; defaults are the authors' code (see the crate docs).
@@ -307,6 +307,8 @@ impl Preset for LaMooConfig {
                 init: self.init,
                 design: InitialDesign::Sobol,
                 batch: self.batch,
+                rebuild_every: 1,
+                backprop: Backprop::Off,
                 cp: self.cp,
                 selector: selector(self.selection),
                 fallback: RegionSampling {

@@ -230,7 +230,9 @@ fn random_sampler_stays_in_the_region() {
     let ctx = LeafContext {
         region: &region,
         tree: &tree,
+        generation: 1,
         samples: &data,
+        points: &data.xs,
         space: problem.space(),
         reference: Some(&reference),
         batch: 5,
@@ -277,7 +279,9 @@ fn proposer_hook_sees_unit_data_and_the_region() {
     let ctx = LeafContext {
         region: &region,
         tree: &tree,
+        generation: 1,
         samples: &data,
+        points: &data.xs,
         space: &space,
         reference: Some(&reference),
         batch: 3,

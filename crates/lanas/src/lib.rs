@@ -14,15 +14,16 @@
 //! the table's global optimum is sampled.
 //!
 //! LaNAS is a configuration of core's partition engine
-//! (`searchkit::partition`): [`LanasConfig::partitioner`] is a
-//! [`Partitioner`] with [`LinearLabeller`] (the node's [`LinearModel`] and
-//! its mean prediction give both the labels and the [`LinearBoundary`]), the
-//! [`XBar`] score and a complete tree of `height` levels
-//! ([`Growth::Complete`]); selection is core's [`Selector`] descent with the
-//! paper's `ln n_parent` UCB and a coin only on exact ties. What stays here
-//! is LaNAS's own: the linear models, the round's back-propagated statistics
-//! ([`RoundStats`], read by [`Selector::select_by`]) and the finite table's
-//! leaves ([`TableLeaves`]).
+//! (`searchkit::partition`): [`Lanas`] is core's [`PartitionSearch`] on a
+//! [`TableSpace`] with [`LanasConfig`] as its [`Preset`]: a [`Partitioner`]
+//! with [`LinearLabeller`] (the node's [`LinearModel`] and its mean
+//! prediction give both the labels and the [`LinearBoundary`]), the [`XBar`]
+//! score and a complete tree of `height` levels ([`Growth::Complete`]); core's
+//! [`Selector`] descent with the paper's `ln n_parent` UCB and a coin only on
+//! exact ties; a rebuild every `batch` samples with the round's samples
+//! back-propagated in between ([`Backprop::Mean`]); and [`TableLeaves`], the
+//! finite table's leaf sampler. What stays here is LaNAS's own: the linear
+//! models, the labeller, the score, the leaf sampler and the config.
 //!
 //! It follows the authors' code (`LaMCTS/LaNAS/LaNAS_NASBench101`):
 //! samples are routed by their *true* accuracy against the node's threshold
@@ -36,22 +37,23 @@
 //! when the node has fewer samples than features); [`Fit::Adam`] is kept as
 //! an option and tested to give the same fit.
 //!
-//! Entry points: [`Lanas`], an ask/tell [`Optimizer`] of table entries
-//! driven by core's run loop (on a `TableProblem`, through
-//! `searchkit::nasbench::tabular::run_to_optimum`), with [`LanasConfig`] (the
-//! code's defaults); [`nb101_encoding`], the NAS-Bench-101 input of the
-//! linear models, for `Tabular::nb101_with`.
+//! Entry points: [`lanas()`] builds a [`Lanas`], an ask/tell optimiser of
+//! table entries driven by core's run loop (on a [`TableProblem`], through
+//! `searchkit::nasbench::tabular::run_to_optimum`), from a [`LanasConfig`]
+//! (the code's defaults, checked: [`LanasError`]); [`nb101_encoding`], the
+//! NAS-Bench-101 input of the linear models, for `Tabular::nb101_with`.
 //!
 //! ```
-//! use lanas::{Lanas, LanasConfig};
+//! use lanas::LanasConfig;
 //! use searchkit::nasbench::nb201::Metric;
 //! use searchkit::nasbench::tabular::{run_to_optimum, TableProblem, Tabular};
 //! use searchkit::rng::Stream;
 //!
 //! let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
-//! let mut lanas = Lanas::new(&tab, LanasConfig::default());
+//! let problem = TableProblem::new(&tab, None);
+//! let mut search = lanas::lanas(&problem, LanasConfig::default()).unwrap();
 //! let mut rng = Stream::for_run("doc", "lanas", 0);
-//! let log = run_to_optimum(&TableProblem::new(&tab, None), &mut lanas, 200, &mut rng);
+//! let log = run_to_optimum(&problem, &mut search, 200, &mut rng);
 //! assert!(log.len() <= 200);
 //! println!("best after {} samples: {:.4}", log.len(), log.curve.last().unwrap());
 //! ```
@@ -60,11 +62,11 @@ use std::sync::Arc;
 
 use searchkit::linalg::symmetric_eigen;
 use searchkit::nasbench::nb101::{Nb101Cell, Op};
-use searchkit::nasbench::tabular::Tabular;
-use searchkit::optimizer::{Evaluated, Optimizer};
+use searchkit::nasbench::tabular::{TableProblem, TableSpace, Tabular};
 use searchkit::partition::{
-    Boundary, FromLabeller, Growth, Labeller, MeanValue, Node, NodeScore, Partitioner, Samples,
-    Selector, Tree, TreeConfig, Ucb,
+    Backprop, Boundary, Cp, FromLabeller, Growth, InitialDesign, Labeller, LeafContext,
+    LeafSampler, MeanValue, NodeScore, PartitionSearch, Partitioner, Preset, RegionSampling,
+    Samples, SearchError, SearchSettings, Selector, Setup, Tree, TreeConfig, Ucb,
 };
 use searchkit::rng::Stream;
 
@@ -307,54 +309,23 @@ impl LanasConfig {
     }
 }
 
-/// One round's statistics over the core tree: `x_bar` and `n` per node,
-/// from the tree's samples, then updated by each sample drawn in the round.
-#[derive(Clone, Debug)]
-pub struct RoundStats {
-    pub x_bar: Vec<f64>,
-    pub n: Vec<usize>,
-}
-
-impl RoundStats {
-    pub fn new(tree: &Tree) -> Self {
-        Self {
-            x_bar: tree.nodes().iter().map(|node| node.value).collect(),
-            n: tree.nodes().iter().map(Node::n).collect(),
-        }
-    }
-
-    /// `(x_bar, n)` of node `k`, for [`Selector::select_by`].
-    pub fn of(&self, k: usize) -> (f64, usize) {
-        (self.x_bar[k], self.n[k])
-    }
-
-    /// Add a sampled value to node `k` and its ancestors: the running mean
-    /// moves only for a positive value (as in the code), the count always.
-    pub fn backpropagate(&mut self, tree: &Tree, k: usize, value: f64) {
-        let mut node = Some(k);
-        while let Some(i) = node {
-            if value > 0.0 {
-                self.x_bar[i] = if self.n[i] > 0 {
-                    (self.x_bar[i] * self.n[i] as f64 + value) / (self.n[i] + 1) as f64
-                } else {
-                    value
-                };
-            }
-            self.n[i] += 1;
-            node = tree.node(i).parent;
-        }
-    }
-}
-
-/// The unsampled table entries of each leaf, routed by the boundaries.
-#[derive(Clone, Debug)]
+/// LaNAS's leaf sampler: the unsampled table entries of each leaf, routed by
+/// the tree's boundaries once per tree, drawn uniformly from the selected
+/// leaf (from the first non-empty leaf in node order when it has none, the
+/// code's fallback). An empty proposal means the table is exhausted.
+#[derive(Clone, Debug, Default)]
 pub struct TableLeaves {
-    /// Entries per node (empty for internal nodes).
+    /// The tree generation the entries were routed for.
+    generation: usize,
+    /// Unsampled entries per node (empty for internal nodes).
     entries: Vec<Vec<usize>>,
 }
 
 impl TableLeaves {
-    pub fn route(tree: &Tree, tab: &Tabular, sampled: &[bool]) -> Self {
+    /// Route the table entries not in `told` to `tree`'s leaves.
+    pub fn route(tree: &Tree, tab: &Tabular, told: &[usize]) -> Self {
+        let mut sampled = vec![false; tab.len()];
+        told.iter().for_each(|&i| sampled[i] = true);
         let mut entries = vec![vec![]; tree.len()];
         let mut x = vec![0.0; tab.dim()];
         for i in (0..tab.len()).filter(|&i| !sampled[i]) {
@@ -363,7 +334,10 @@ impl TableLeaves {
             }
             entries[tree.leaf_of(&x)].push(i);
         }
-        Self { entries }
+        Self {
+            generation: 0,
+            entries,
+        }
     }
 
     /// Node `k`'s unsampled entries.
@@ -372,8 +346,8 @@ impl TableLeaves {
     }
 
     /// Draw an entry of leaf `k` uniformly, or of the first non-empty leaf
-    /// in node order when `k` has none (the code's fallback); returns the
-    /// leaf drawn from and the entry, `None` when no leaf has any.
+    /// in node order when `k` has none; returns the leaf drawn from and the
+    /// entry, `None` when no leaf has any.
     pub fn draw(&mut self, k: usize, rng: &mut Stream) -> Option<(usize, usize)> {
         let leaf = if self.entries[k].is_empty() {
             self.entries.iter().position(|l| !l.is_empty())?
@@ -385,110 +359,96 @@ impl TableLeaves {
     }
 }
 
-/// LaNAS as an ask/tell optimiser of table entries, one architecture per
-/// ask: first `init_samples` distinct random entries, then rounds of `batch`
-/// samples, each round on a tree rebuilt from every sample so far. A sample's
-/// value (told back) is back-propagated in the round's statistics before the
-/// next ask, as in the authors' loop; an exhausted table gives an empty ask.
-#[derive(Clone, Debug)]
-pub struct Lanas<'a> {
-    tab: &'a Tabular,
-    cfg: LanasConfig,
-    partitioner: LanasPartitioner,
-    sampled: Vec<bool>,
-    /// Every sample so far (encoding, true value), in sampling order.
-    samples: Samples,
-    round: Option<Round>,
-    /// The leaf the last asked architecture came from (rounds only).
-    pending_leaf: Option<usize>,
-}
-
-/// One round: its tree and statistics, the unsampled entries per leaf,
-/// samples drawn so far.
-#[derive(Clone, Debug)]
-struct Round {
-    tree: Tree,
-    stats: RoundStats,
-    leaves: TableLeaves,
-    drawn: usize,
-}
-
-impl<'a> Lanas<'a> {
-    pub fn new(tab: &'a Tabular, cfg: LanasConfig) -> Self {
-        Self {
-            tab,
-            partitioner: cfg.partitioner(),
-            cfg,
-            sampled: vec![false; tab.len()],
-            samples: Samples::new(),
-            round: None,
-            pending_leaf: None,
-        }
-    }
-
-    /// A new round: rebuild from every sample, route the unsampled space.
-    /// The labeller draws nothing, so `rng` is only named, not advanced.
-    fn new_round(&self, rng: &Stream) -> Round {
-        let tree = self.partitioner.build(&self.samples, rng);
-        Round {
-            stats: RoundStats::new(&tree),
-            leaves: TableLeaves::route(&tree, self.tab, &self.sampled),
-            tree,
-            drawn: 0,
-        }
-    }
-}
-
-impl Optimizer<usize> for Lanas<'_> {
+impl<'a> LeafSampler<TableSpace<'a>> for TableLeaves {
     fn name(&self) -> String {
-        "lanas".into()
+        "table".into()
     }
 
-    fn ask(&mut self, rng: &mut Stream) -> Vec<usize> {
-        let n = self.tab.len();
-        if self.samples.len() >= n {
-            return vec![];
+    fn propose(&mut self, ctx: &LeafContext<'_, TableSpace<'a>>, rng: &mut Stream) -> Vec<usize> {
+        if ctx.generation != self.generation || self.entries.len() != ctx.tree.len() {
+            *self = Self::route(ctx.tree, ctx.space.table(), ctx.points);
+            self.generation = ctx.generation;
         }
-        if self.samples.len() < self.cfg.init_samples.min(n) {
-            // Uniform draws until an unsampled entry comes up.
-            loop {
-                let i = rng.below(n);
-                if !self.sampled[i] {
-                    return vec![i];
-                }
-            }
+        (0..ctx.batch)
+            .map_while(|_| self.draw(ctx.region.node(), rng).map(|(_, e)| e))
+            .collect()
+    }
+}
+
+/// LaNAS as an ask/tell optimiser of table entries: core's
+/// [`PartitionSearch`] on a [`TableSpace`] with [`LanasConfig`] as its preset
+/// and [`TableLeaves`] in the leaves. The first ask is `init_samples`
+/// distinct random entries; then one entry per ask, on a tree rebuilt from
+/// every sample each `batch` samples, with each sample back-propagated into
+/// the selection's statistics before the next ask (the authors' rounds). An
+/// exhausted table gives an empty ask.
+pub type Lanas<'a> = PartitionSearch<LanasConfig, TableLeaves, TableSpace<'a>>;
+
+/// LaNAS on `problem`'s table.
+pub fn lanas<'a>(problem: &TableProblem<'a>, cfg: LanasConfig) -> Result<Lanas<'a>, LanasError> {
+    PartitionSearch::for_problem(problem, cfg, TableLeaves::default())
+}
+
+/// Why a [`LanasConfig`] is not valid.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LanasError {
+    #[error("height must be 1..=12 (a complete tree of 2^height - 1 nodes), got {0}")]
+    Height(usize),
+    #[error("batch (samples per round) must be positive")]
+    Batch,
+    #[error("init_samples must be positive (the first tree needs samples)")]
+    Init,
+    #[error("cp must be finite and non-negative, got {0}")]
+    Cp(f64),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+impl Preset for LanasConfig {
+    type Labeller = LinearLabeller;
+    type Learner = FromLabeller;
+    type Score = XBar;
+    type Error = LanasError;
+
+    fn validate(&self) -> Result<(), LanasError> {
+        if !(1..=12).contains(&self.height) {
+            return Err(LanasError::Height(self.height));
         }
-        if self
-            .round
-            .as_ref()
-            .is_none_or(|r| r.drawn >= self.cfg.batch)
-        {
-            self.round = Some(self.new_round(rng));
+        if self.batch == 0 {
+            return Err(LanasError::Batch);
         }
-        let r = self.round.as_mut().expect("a round");
-        r.drawn += 1;
-        let stats = &r.stats;
-        let leaf = LanasConfig::selector().select_by(&r.tree, self.cfg.cp, &|k| stats.of(k), rng);
-        let Some((leaf, entry)) = r.leaves.draw(leaf, rng) else {
-            return vec![];
-        };
-        self.pending_leaf = Some(leaf);
-        vec![entry]
+        if self.init_samples == 0 {
+            return Err(LanasError::Init);
+        }
+        if !(self.cp.is_finite() && self.cp >= 0.0) {
+            return Err(LanasError::Cp(self.cp));
+        }
+        Ok(())
     }
 
-    fn tell(&mut self, evaluated: &[Evaluated<usize>], _rng: &mut Stream) {
-        for e in evaluated {
-            self.sampled[e.x] = true;
-            let x = self
-                .tab
-                .encoding(e.x)
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect();
-            self.samples.push(x, vec![self.tab.value(e.x)]);
-            if let (Some(leaf), Some(r)) = (self.pending_leaf.take(), self.round.as_mut()) {
-                r.stats.backpropagate(&r.tree, leaf, e.y[0]);
-            }
+    fn needs_reference(&self) -> bool {
+        false
+    }
+
+    fn setup(&self, _reference: Option<&[f64]>) -> Setup<LinearLabeller, FromLabeller, XBar> {
+        Setup {
+            partitioner: self.partitioner(),
+            settings: SearchSettings {
+                name: "lanas".into(),
+                init: self.init_samples,
+                design: InitialDesign::Uniform,
+                batch: 1,
+                rebuild_every: self.batch,
+                backprop: Backprop::Mean {
+                    positive_only: true,
+                },
+                cp: Cp::Fixed(self.cp),
+                selector: Self::selector(),
+                fallback: RegionSampling::default(),
+                clip: false,
+                episodes: false,
+                needs_reference: false,
+            },
         }
     }
 }

@@ -2,11 +2,13 @@ use super::*;
 use searchkit::baselines::RandomSearch;
 use searchkit::nasbench::nb201::Metric;
 use searchkit::nasbench::tabular::{run_to_optimum, SampleLog, Source, TableProblem};
+use searchkit::partition::NodeStats;
 use searchkit::problem::Problem;
 
 fn search(tab: &Tabular, cfg: &LanasConfig, budget: usize, rng: &mut Stream) -> SampleLog {
-    let mut lanas = Lanas::new(tab, cfg.clone());
-    run_to_optimum(&TableProblem::new(tab, None), &mut lanas, budget, rng)
+    let problem = TableProblem::new(tab, None);
+    let mut search = lanas(&problem, cfg.clone()).unwrap();
+    run_to_optimum(&problem, &mut search, budget, rng)
 }
 
 fn rows(xs: &[Vec<f64>]) -> Vec<&[f64]> {
@@ -86,7 +88,7 @@ fn samples_are_routed_by_true_value_and_stats_follow() {
     for k in 0..15 {
         assert_eq!(tree.node(k).children, Some([2 * k + 1, 2 * k + 2]));
     }
-    let stats = RoundStats::new(&tree);
+    let stats = NodeStats::of_tree(&tree);
     assert_eq!(stats.n[0], 200);
     assert_eq!(stats.n[1] + stats.n[2], 200);
     // The root's threshold is the mean prediction; samples go by true value.
@@ -106,7 +108,7 @@ fn samples_are_routed_by_true_value_and_stats_follow() {
     let (labels, _) = labeller.label_fitted(&data, &idx, &mut Stream::root("unused"));
     assert_eq!(stats.n[1], labels.iter().filter(|&&l| l).count());
     // The good side holds the better mean.
-    assert!(stats.x_bar[1] > stats.x_bar[2]);
+    assert!(stats.value[1] > stats.value[2]);
     let leaves: usize = stats.n[15..].iter().sum();
     assert_eq!(leaves, 200);
 }
@@ -117,10 +119,10 @@ fn empty_nodes_get_both_children_and_send_everything_good() {
     // Three samples cannot fill 16 leaves: some nodes are empty.
     let tree = tree_of(&tab, &[3, 400, 9000], &LanasConfig::default());
     assert_eq!(tree.len(), 31);
-    let stats = RoundStats::new(&tree);
+    let stats = NodeStats::of_tree(&tree);
     let empty = (0..31).find(|&k| stats.n[k] == 0 && !tree.node(k).is_leaf());
     let k = empty.expect("an empty internal node");
-    assert_eq!(stats.x_bar[k], f64::INFINITY);
+    assert_eq!(stats.value[k], f64::INFINITY);
     // Whatever reaches an empty node goes to its good child.
     let b = tree.node(k).boundary.as_ref().expect("split anyway");
     assert!((0..tab.len())
@@ -133,9 +135,16 @@ fn backpropagation_updates_the_path_to_the_root() {
     let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
     let samples: Vec<usize> = (0..50).map(|i| i * 300).collect();
     let tree = tree_of(&tab, &samples, &LanasConfig::default());
-    let mut stats = RoundStats::new(&tree);
+    let mut stats = NodeStats::of_tree(&tree);
     let before = stats.n.clone();
-    stats.backpropagate(&tree, 15, 0.5);
+    stats.backpropagate(
+        &tree,
+        15,
+        0.5,
+        Backprop::Mean {
+            positive_only: true,
+        },
+    );
     // Leaf 15's ancestors are 7, 3, 1, 0.
     for i in [15, 7, 3, 1, 0] {
         assert_eq!(stats.n[i], before[i] + 1);
@@ -153,7 +162,9 @@ fn lanas_finds_the_nb201_optimum_faster_than_random_search() {
         let hit = log
             .samples_to_optimum()
             .expect("exhausts the table at worst");
-        assert_eq!(hit, log.len());
+        // The run stops at the batch holding the optimum (the initial
+        // design is one batch).
+        assert!(hit <= log.len());
         let mut seen = log.sampled.clone();
         seen.sort();
         seen.dedup();
@@ -184,4 +195,49 @@ fn nb101_encoding_follows_the_authors_layout() {
     assert_eq!(&v[..36], &flat[..]);
     assert!(v[36..42].iter().all(|&x| x == 0.0));
     assert_eq!(&v[42..], &[-1.0, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0]);
+}
+
+#[test]
+fn lanas_is_the_partition_engine_rebuilding_once_per_round() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let problem = TableProblem::new(&tab, None);
+    let cfg = LanasConfig::default();
+    let mut search = lanas(&problem, cfg.clone()).unwrap();
+    // 10 initial samples, then 3 rounds of 20 and 5 more samples: 4 trees.
+    let mut rng = Stream::root("rounds");
+    let log = searchkit::optimizer::run_until(
+        &problem,
+        &mut search,
+        75,
+        searchkit::optimizer::StopWhen::BudgetSpent,
+        &mut rng,
+        &mut [],
+    );
+    assert_eq!(log.len(), 75);
+    assert_eq!(search.rebuilds(), 4);
+    // The selection's statistics count every sample, the round's included.
+    assert_eq!(search.stats().unwrap().n[0], 75);
+    let tree = search.tree().unwrap();
+    assert_eq!(tree.node(0).n(), 70);
+    let mut seen = search.points().to_vec();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 75, "LaNAS never resamples");
+}
+
+#[test]
+fn bad_configs_are_refused_before_any_compute() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let problem = TableProblem::new(&tab, None);
+    let bad = |f: fn(&mut LanasConfig)| {
+        let mut c = LanasConfig::default();
+        f(&mut c);
+        lanas(&problem, c).unwrap_err()
+    };
+    assert_eq!(bad(|c| c.height = 0), LanasError::Height(0));
+    assert_eq!(bad(|c| c.height = 13), LanasError::Height(13));
+    assert_eq!(bad(|c| c.batch = 0), LanasError::Batch);
+    assert_eq!(bad(|c| c.init_samples = 0), LanasError::Init);
+    assert!(matches!(bad(|c| c.cp = f64::NAN), LanasError::Cp(_)));
+    assert!(bad(|c| c.height = 0).to_string().contains("height"));
 }

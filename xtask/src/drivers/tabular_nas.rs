@@ -8,7 +8,7 @@ use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use alphax::{Alphax, AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
 use anyhow::{bail, Result};
-use lanas::{Fit, Lanas, LanasConfig};
+use lanas::{Fit, LanasConfig};
 use searchkit::baselines::{RandomSearch, RegularizedEvolution, Tournament};
 use searchkit::nasbench::nb101::{self, Nb101Table};
 use searchkit::nasbench::nb201::Metric;
@@ -181,8 +181,8 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     batch: p.usize_or("batch", d.batch)?,
                     fit,
                 };
-                if !(1..=12).contains(&cfg.height) || cfg.batch == 0 {
-                    bail!(l.err(&key, "height must be 1..=12 and batch positive"));
+                if let Err(e) = searchkit::partition::Preset::validate(&cfg) {
+                    bail!(l.err(&key, e));
                 }
                 Algo::Lanas(cfg)
             }
@@ -331,6 +331,17 @@ fn check_nb101_size(
 }
 
 impl Prepared for Search {
+    /// LaNAS revision 1: LaNAS runs on core's partition engine, whose draws
+    /// come from the ask's child streams (`"init"`, `("select", k)`,
+    /// `("propose", k)`) and whose initial design is one batch; before, every
+    /// draw came from the run's stream itself.
+    fn revision(&self, method: usize) -> u32 {
+        match self.methods[method] {
+            Algo::Lanas(_) => 1,
+            _ => 0,
+        }
+    }
+
     fn unavailable(&self) -> Option<String> {
         self.missing.clone()
     }
@@ -357,7 +368,7 @@ impl Prepared for Search {
         let mut go =
             |opt: &mut dyn Optimizer<usize>| run_to_optimum(&problem, opt, budget, &mut rng);
         let log: SampleLog = match &self.methods[method] {
-            Algo::Lanas(cfg) => go(&mut Lanas::new(tab, cfg.clone())),
+            Algo::Lanas(cfg) => go(&mut lanas::lanas(&problem, cfg.clone())?),
             Algo::Alphax(cfg, lookup) => match &self.bench {
                 Bench::Nb201(_) => go(&mut Alphax::new(&Nb201Env::new(tab), cfg.clone())),
                 Bench::Nb101 {

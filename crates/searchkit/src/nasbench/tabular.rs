@@ -35,6 +35,7 @@
 use super::nb101::{self, Nb101Cell, Nb101Table, Op};
 use super::nb201::{self, Cell, Metric};
 use crate::optimizer::{run_until, Observer, Optimizer, StopWhen, TraceEntry};
+use crate::partition::{Domain, InitialDesign, Region, RegionSampling, Samples};
 use crate::problem::Problem;
 use crate::rng::Stream;
 use crate::space::{FiniteSpace, Mutate, Space};
@@ -427,6 +428,67 @@ impl FiniteSpace for TableSpace<'_> {
     }
     fn point(&self, i: usize) -> usize {
         i
+    }
+}
+
+/// A table as a partition-search domain (LaNAS): the tree sees each entry's
+/// encoding; the initial design and the fallback draw distinct untold
+/// entries uniformly (the design's kind does not matter on a table).
+impl Domain for TableSpace<'_> {
+    fn features(&self, x: &usize) -> Vec<f64> {
+        self.tab
+            .encoding(*x)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect()
+    }
+
+    fn initial_design(
+        &self,
+        n: usize,
+        _design: InitialDesign,
+        told: &[usize],
+        rng: &mut Stream,
+    ) -> Vec<usize> {
+        let mut taken = vec![false; self.tab.len()];
+        told.iter().for_each(|&i| taken[i] = true);
+        let n = n.min(taken.iter().filter(|&&t| !t).count());
+        let mut out = Vec::with_capacity(n);
+        // Uniform draws until an untold entry comes up (the authors' loop).
+        while out.len() < n {
+            let i = rng.below(self.tab.len());
+            if !taken[i] {
+                taken[i] = true;
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// Untold entries inside `region`, or anywhere when it holds none.
+    fn fallback(
+        &self,
+        region: &Region,
+        n: usize,
+        _samples: &Samples,
+        told: &[usize],
+        _sampling: &RegionSampling,
+        rng: &mut Stream,
+    ) -> Vec<usize> {
+        let mut taken = vec![false; self.tab.len()];
+        told.iter().for_each(|&i| taken[i] = true);
+        let untold: Vec<usize> = (0..self.tab.len()).filter(|&i| !taken[i]).collect();
+        let inside: Vec<usize> = untold
+            .iter()
+            .copied()
+            .filter(|&i| region.contains(&self.features(&i)))
+            .collect();
+        let mut pool = if inside.is_empty() { untold } else { inside };
+        let mut out = Vec::with_capacity(n.min(pool.len()));
+        while out.len() < n && !pool.is_empty() {
+            out.push(pool.swap_remove(rng.below(pool.len())));
+        }
+        out
     }
 }
 

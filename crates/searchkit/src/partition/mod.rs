@@ -1,6 +1,6 @@
-//! The learned space-partition search shared by LA-MCTS and LaMOO (both
-//! configurations of [`PartitionSearch`]) and LaNAS (its [`Partitioner`] and
-//! [`Selector`] over a finite table); PlaLaM plugs in as a further
+//! The learned space-partition search shared by LA-MCTS, LaMOO and LaNAS,
+//! all three configurations of [`PartitionSearch`] (LaNAS over a finite
+//! table, a [`Domain`] other than the box); PlaLaM plugs in as a further
 //! configuration (see below).
 //!
 //! Every iteration these methods rebuild a binary tree from *all* samples so
@@ -39,16 +39,24 @@
 //!   stay with their paper;
 //! - [`SearchSettings`]: initial design ([`InitialDesign`]), batch, [`Cp`]
 //!   (fixed or a fraction of the current hypervolume), the fallback when the
-//!   sampler proposes nothing, clipping, and whether a sampler's episode keeps
-//!   its region.
+//!   sampler proposes nothing, clipping, whether a sampler's episode keeps
+//!   its region, how often the tree is rebuilt and whether new samples are
+//!   back-propagated into the selection's statistics in between
+//!   ([`Backprop`], [`NodeStats`]);
+//! - [`Domain`]: where the points live and how the tree sees them: a
+//!   `BoxSpace` (the default), or a finite table
+//!   (`nasbench::tabular::TableSpace`, whose features are each entry's
+//!   encoding).
 //!
 //! A paper's config implements [`Preset`] (validation, the partitioner and
 //! the settings); `lamcts::LaMcts` and `lamoo::LaMoo` are
-//! `PartitionSearch<TheirConfig, S>`. LaNAS searches a finite table, not a
-//! `BoxSpace`, so `lanas::Lanas` drives [`Partitioner::build`] (linear
-//! labeller and boundary, [`Growth::Complete`]), [`Selector::select_by`] and
-//! [`Tree::leaf_of`] itself; PlaLaM would plug in with a labeller over a
-//! latent encoding, a max node score and [`CmaEsRegion`] in the leaf.
+//! `PartitionSearch<TheirConfig, S>` on a box, and `lanas::Lanas` is
+//! `PartitionSearch<LanasConfig, TableLeaves, TableSpace>` (linear labeller
+//! and boundary, [`Growth::Complete`], a rebuild every 20 samples with
+//! [`Backprop::Mean`] in between, and a leaf sampler routing the table's
+//! unsampled entries with [`Tree::leaf_of`]); PlaLaM would plug in with a
+//! labeller over a latent encoding, a max node score and [`CmaEsRegion`] in
+//! the leaf.
 //!
 //! [`Partitioner::build`] gives a [`Tree`]; [`Selector::select`] (or
 //! [`Tree::select`], LA-MCTS's descent) gives a node whose [`Region`] (the
@@ -96,8 +104,8 @@ pub use samplers::{
     RandomDraw, RandomRegion,
 };
 pub use search::{
-    Cp, InitialDesign, LeafContext, LeafSampler, PartitionSearch, Preset, SearchError,
-    SearchSettings, Setup,
+    Backprop, Cp, Domain, InitialDesign, LeafContext, LeafSampler, NodeStats, PartitionSearch,
+    Preset, SearchError, SearchSettings, Setup,
 };
 pub use select::{Selection, Selector, TieBreak};
 pub use tree::{Growth, Node, Partitioner, Tree, TreeConfig, TreeConfigError};

@@ -142,8 +142,9 @@ impl Selector {
     }
 
     /// [`Selector::select`] with the statistics `stats(k) = (value, visits)`
-    /// kept outside the tree: LaNAS back-propagates each sample of a round
-    /// into its own copy of the rebuilt tree's statistics.
+    /// kept outside the tree: between rebuilds a search may back-propagate
+    /// new samples into its copy of the tree's statistics
+    /// ([`super::NodeStats`], LaNAS's rounds).
     pub fn select_by(
         &self,
         tree: &Tree,
