@@ -242,7 +242,7 @@ pub fn reproduce_and_report(
                 c.deviates += 1;
                 c.checked += 1;
             }
-            report::Verdict::Holds { .. } => c.checked += 1,
+            report::Verdict::Holds { .. } | report::Verdict::Inconclusive { .. } => c.checked += 1,
             _ => {}
         }
     }

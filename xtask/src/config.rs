@@ -113,6 +113,9 @@ pub enum Claim {
         tolerance: f64,
         #[serde(default)]
         relation: Relation,
+        /// The statistic over seeds.
+        #[serde(default)]
+        statistic: Statistic,
     },
     /// `metric(numerator) / metric(denominator)` equals `reported` within
     /// `tolerance` (or is at least it). "A needs 3x fewer samples than B"
@@ -128,6 +131,13 @@ pub enum Claim {
         tolerance: f64,
         #[serde(default)]
         relation: Relation,
+        /// The per-method statistic over seeds whose ratio is taken.
+        #[serde(default)]
+        statistic: Statistic,
+        /// A confidence interval of the ratio; with one, the verdict can be
+        /// "inconclusive" (the interval spans the claim).
+        #[serde(default)]
+        interval: Option<Interval>,
     },
     /// Methods ordered best first by a metric.
     Ordering {
@@ -164,6 +174,35 @@ pub struct MetricRef {
     pub at: Option<usize>,
     #[serde(default)]
     pub target: Option<f64>,
+}
+
+/// A statistic of a method's per-seed values.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    #[default]
+    Mean,
+    Median,
+}
+
+impl Statistic {
+    /// The statistic of `values` (NaN when empty).
+    pub fn of(self, values: &[f64]) -> f64 {
+        match self {
+            Statistic::Mean => searchkit::stats::mean(values),
+            Statistic::Median => searchkit::stats::median(values),
+        }
+    }
+}
+
+/// How a claim's uncertainty is estimated.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interval {
+    /// A 95% percentile bootstrap over seeds, resampling (numerator,
+    /// denominator) pairs of the same seed together (the methods share the
+    /// seed's draws where the driver pairs them).
+    PairedBootstrap,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Turns an [`Outcome`] into `summary.md`, `summary.json`, `curves.csv`, the
 //! figure, and a verdict for every reported claim.
 
-use crate::config::{Claim, MetricRef, Relation};
+use crate::config::{Claim, Interval, MetricRef, Relation, Statistic};
 use crate::runner::{write_atomic, Outcome, RunRecord};
 use crate::svg;
 use anyhow::Result;
@@ -19,6 +19,10 @@ pub enum Verdict {
         ours: String,
     },
     Deviates {
+        ours: String,
+    },
+    /// The claim's confidence interval spans the claimed value.
+    Inconclusive {
         ours: String,
     },
     CannotCheck {
@@ -52,13 +56,16 @@ impl Verdict {
         match self {
             Verdict::Holds { .. } => "holds",
             Verdict::Deviates { .. } => "deviates",
+            Verdict::Inconclusive { .. } => "inconclusive (CI spans the claim)",
             Verdict::CannotCheck { .. } => "cannot be checked here",
             Verdict::NotInProfile { .. } => "not in this profile",
         }
     }
     pub fn ours(&self) -> String {
         match self {
-            Verdict::Holds { ours } | Verdict::Deviates { ours } => ours.clone(),
+            Verdict::Holds { ours }
+            | Verdict::Deviates { ours }
+            | Verdict::Inconclusive { ours } => ours.clone(),
             Verdict::CannotCheck { why } | Verdict::NotInProfile { why } => format!("({why})"),
         }
     }
@@ -96,13 +103,23 @@ fn higher_is_better(o: &Outcome) -> bool {
     o.loaded.exp.report.higher_is_better.unwrap_or(true)
 }
 
-/// Value of a method's metric, with a note (e.g. seeds that never reached a
-/// target), or why it cannot be computed in this run.
+/// Mean of a method's metric over seeds, with a note (e.g. seeds that never
+/// reached a target), or why it cannot be computed in this run.
 fn metric_value(
     o: &Outcome,
     method: &str,
     m: &MetricRef,
 ) -> std::result::Result<(f64, String), Missing> {
+    metric_values(o, method, m)
+        .map(|(v, note)| (stats::mean(&v.values().copied().collect::<Vec<_>>()), note))
+}
+
+/// A method's metric per seed, with a note, or why it cannot be computed.
+fn metric_values(
+    o: &Outcome,
+    method: &str,
+    m: &MetricRef,
+) -> std::result::Result<(BTreeMap<u64, f64>, String), Missing> {
     if let Some(why) = &o.unavailable {
         return Err(Missing::Other(why.clone()));
     }
@@ -129,34 +146,35 @@ fn metric_value(
                     o.profile, o.budget
                 )));
             }
-            let vals: Vec<f64> = recs
+            let vals: BTreeMap<u64, f64> = recs
                 .iter()
                 .filter(|r| !r.curve.is_empty())
-                .map(|r| r.curve[at.saturating_sub(1).min(r.curve.len() - 1)])
+                .map(|r| (r.seed, r.curve[at.saturating_sub(1).min(r.curve.len() - 1)]))
                 .collect();
             if vals.is_empty() {
                 return Err(Missing::Other("this experiment records no curve".into()));
             }
-            Ok((stats::mean(&vals), String::new()))
+            Ok((vals, String::new()))
         }
         "samples_to_reach" => {
             let target = m.target.unwrap_or(f64::NAN);
             let hib = higher_is_better(o);
             let mut missed = 0;
-            let vals: Vec<f64> = recs
+            let vals: BTreeMap<u64, f64> = recs
                 .iter()
                 .map(|r| {
                     let hit = r
                         .curve
                         .iter()
                         .position(|&v| if hib { v >= target } else { v <= target });
-                    match hit {
+                    let v = match hit {
                         Some(i) => (i + 1) as f64,
                         None => {
                             missed += 1;
                             o.budget as f64
                         }
-                    }
+                    };
+                    (r.seed, v)
                 })
                 .collect();
             let note = if missed > 0 {
@@ -164,12 +182,12 @@ fn metric_value(
             } else {
                 String::new()
             };
-            Ok((stats::mean(&vals), note))
+            Ok((vals, note))
         }
         name => {
-            let vals: Vec<f64> = recs
+            let vals: BTreeMap<u64, f64> = recs
                 .iter()
-                .filter_map(|r| r.scalars.get(name).copied())
+                .filter_map(|r| r.scalars.get(name).map(|&v| (r.seed, v)))
                 .collect();
             if vals.is_empty() {
                 let avail: Vec<&String> = recs[0].scalars.keys().collect();
@@ -178,7 +196,7 @@ fn metric_value(
                     avail.iter().map(|s| format!(", {s}")).collect::<String>()
                 )));
             }
-            Ok((stats::mean(&vals), String::new()))
+            Ok((vals, String::new()))
         }
     }
 }
@@ -212,6 +230,45 @@ fn compare(ours: f64, reported: f64, tol: f64, rel: Relation) -> bool {
     }
 }
 
+fn of_statistic(s: Statistic) -> &'static str {
+    match s {
+        Statistic::Mean => "",
+        Statistic::Median => " (median over seeds)",
+    }
+}
+
+/// Bootstrap resamples per interval.
+const BOOTSTRAP_RESAMPLES: usize = 4000;
+
+/// The verdict of a claim whose estimate `point` has the confidence interval
+/// `(lo, hi)`: it holds when the whole interval satisfies the claim (for
+/// `~`: the point is inside the tolerance band), deviates when none of it
+/// does, and is inconclusive otherwise.
+fn interval_verdict(
+    point: f64,
+    (lo, hi): (f64, f64),
+    reported: f64,
+    tol: f64,
+    rel: Relation,
+    ours: String,
+) -> Verdict {
+    let (holds, deviates) = match rel {
+        Relation::AtLeast => (lo >= reported - tol, hi < reported - tol),
+        Relation::AtMost => (hi <= reported + tol, lo > reported + tol),
+        Relation::Approx => (
+            (point - reported).abs() <= tol,
+            hi < reported - tol || lo > reported + tol,
+        ),
+    };
+    if deviates {
+        Verdict::Deviates { ours }
+    } else if holds {
+        Verdict::Holds { ours }
+    } else {
+        Verdict::Inconclusive { ours }
+    }
+}
+
 fn rel_word(rel: Relation) -> &'static str {
     match rel {
         Relation::Approx => "~",
@@ -236,18 +293,21 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             reported,
             tolerance,
             relation,
+            statistic,
             ..
         } => {
             let rep = format!(
-                "{method}, {}: {} {} (tol {})",
+                "{method}, {}{}: {} {} (tol {})",
                 describe(metric),
+                of_statistic(*statistic),
                 rel_word(*relation),
                 g(*reported),
                 tolerance
             );
-            let v = match metric_value(o, method, metric) {
+            let v = match metric_values(o, method, metric) {
                 Err(m) => m.verdict(),
-                Ok((ours, note)) => {
+                Ok((vals, note)) => {
+                    let ours = statistic.of(&vals.values().copied().collect::<Vec<_>>());
                     let s = with_note(g(ours), &note);
                     if compare(ours, *reported, *tolerance, *relation) {
                         Verdict::Holds { ours: s }
@@ -265,32 +325,74 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             reported,
             tolerance,
             relation,
+            statistic,
+            interval,
             ..
         } => {
             let rep = format!(
-                "{numerator} / {denominator}, {}: {} {} (tol {})",
+                "{numerator} / {denominator}, {}{}: {} {} (tol {})",
                 describe(metric),
+                of_statistic(*statistic),
                 rel_word(*relation),
                 g(*reported),
                 tolerance
             );
             let v = match (
-                metric_value(o, numerator, metric),
-                metric_value(o, denominator, metric),
+                metric_values(o, numerator, metric),
+                metric_values(o, denominator, metric),
             ) {
                 (Err(m), _) | (_, Err(m)) => m.verdict(),
                 (Ok((a, na)), Ok((b, nb))) => {
-                    let ratio = a / b;
-                    let note = [na, nb]
-                        .into_iter()
-                        .filter(|s| !s.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    let s = with_note(format!("{} ({} / {})", g(ratio), g(a), g(b)), &note);
-                    if compare(ratio, *reported, *tolerance, *relation) {
-                        Verdict::Holds { ours: s }
-                    } else {
-                        Verdict::Deviates { ours: s }
+                    let stat = |v: &[f64]| statistic.of(v);
+                    let all = |m: &BTreeMap<u64, f64>| m.values().copied().collect::<Vec<_>>();
+                    let (sa, sb) = (stat(&all(&a)), stat(&all(&b)));
+                    let ratio = sa / sb;
+                    let mut notes: Vec<String> =
+                        [na, nb].into_iter().filter(|s| !s.is_empty()).collect();
+                    let ci = interval.and_then(|Interval::PairedBootstrap| {
+                        // Pairs are the seeds both methods ran.
+                        let (pa, pb): (Vec<f64>, Vec<f64>) = a
+                            .iter()
+                            .filter_map(|(seed, &x)| b.get(seed).map(|&y| (x, y)))
+                            .unzip();
+                        let mut rng = searchkit::rng::Stream::root(&format!(
+                            "{}/bootstrap/{numerator}/{denominator}/{}",
+                            o.loaded.exp.id,
+                            describe(metric)
+                        ));
+                        let ci = stats::paired_bootstrap(
+                            &pa,
+                            &pb,
+                            |x, y| stat(x) / stat(y),
+                            BOOTSTRAP_RESAMPLES,
+                            0.95,
+                            &mut rng,
+                        );
+                        if let Some((lo, hi)) = ci {
+                            notes.insert(
+                                0,
+                                format!(
+                                    "95% CI [{}, {}] over {} paired seeds",
+                                    g(lo),
+                                    g(hi),
+                                    pa.len()
+                                ),
+                            );
+                        }
+                        ci
+                    });
+                    let s = with_note(
+                        format!("{} ({} / {})", g(ratio), g(sa), g(sb)),
+                        &notes.join("; "),
+                    );
+                    match ci {
+                        Some(ci) => {
+                            interval_verdict(ratio, ci, *reported, *tolerance, *relation, s)
+                        }
+                        None if compare(ratio, *reported, *tolerance, *relation) => {
+                            Verdict::Holds { ours: s }
+                        }
+                        None => Verdict::Deviates { ours: s },
                     }
                 }
             };

@@ -93,9 +93,7 @@ fn samples_are_routed_by_true_value_and_stats_follow() {
     assert_eq!(stats.n[1] + stats.n[2], 200);
     // The root's threshold is the mean prediction; samples go by true value.
     let (labeller, idx) = (
-        LinearLabeller {
-            fit: Fit::LeastSquares,
-        },
+        LinearLabeller::new(Fit::LeastSquares),
         tree.node(0).indices.clone(),
     );
     let data = {
@@ -105,7 +103,7 @@ fn samples_are_routed_by_true_value_and_stats_follow() {
         }
         d
     };
-    let (labels, _) = labeller.label_fitted(&data, &idx, &mut Stream::root("unused"));
+    let (labels, _) = labeller.label_fitted(0, &data, &idx, &mut Stream::root("unused"));
     assert_eq!(stats.n[1], labels.iter().filter(|&&l| l).count());
     // The good side holds the better mean.
     assert!(stats.value[1] > stats.value[2]);
@@ -240,4 +238,57 @@ fn bad_configs_are_refused_before_any_compute() {
     assert_eq!(bad(|c| c.init_samples = 0), LanasError::Init);
     assert!(matches!(bad(|c| c.cp = f64::NAN), LanasError::Cp(_)));
     assert!(bad(|c| c.height = 0).to_string().contains("height"));
+}
+
+#[test]
+fn warm_adam_keeps_each_nodes_model_across_rounds() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let cfg = LanasConfig {
+        fit: Fit::WarmAdam {
+            lr: 1e-3,
+            first_epochs: 200,
+            later_epochs: 30,
+        },
+        ..LanasConfig::default()
+    };
+    let part = cfg.partitioner();
+    let mut data = Samples::new();
+    for i in (0..40).map(|i| i * 311) {
+        data.push(encoding(&tab, i), vec![tab.value(i)]);
+    }
+    let first = part.build(&data, &Stream::root("a"));
+    let models = part.labeller.models.0.lock().unwrap().clone();
+    // Every node of the complete tree got a model, empty ones included.
+    assert_eq!(models.len(), 15);
+    let root = &models[&0];
+    assert_eq!((root.fits, root.t), (1, 200));
+    // A second build warm-starts: 30 more steps, not a fresh 200.
+    let second = part.build(&data, &Stream::root("b"));
+    let root2 = &part.labeller.models.0.lock().unwrap()[&0];
+    assert_eq!((root2.fits, root2.t), (2, 230));
+    assert_ne!(root.p, root2.p);
+    assert_eq!(first.len(), second.len());
+    // Same data and streams, same trees: the state is part of the search.
+    let again = cfg.partitioner();
+    let a = again.build(&data, &Stream::root("a"));
+    for k in 0..a.len() {
+        assert_eq!(a.node(k).indices, first.node(k).indices);
+    }
+}
+
+#[test]
+fn warm_adam_lanas_runs_to_the_optimum_deterministically() {
+    let tab = Tabular::nb201(Metric::parse("cifar10-test").unwrap());
+    let cfg = LanasConfig {
+        fit: Fit::WarmAdam {
+            lr: 1e-3,
+            first_epochs: 100,
+            later_epochs: 20,
+        },
+        ..LanasConfig::default()
+    };
+    let a = search(&tab, &cfg, 300, &mut Stream::root("w"));
+    let b = search(&tab, &cfg, 300, &mut Stream::root("w"));
+    assert_eq!(a.sampled, b.sampled);
+    assert!(a.len() <= 300);
 }

@@ -95,20 +95,19 @@ pub enum StopWhen {
     BudgetSpent,
     /// Once objective 0 reaches this raw value (in the problem's sense).
     Target(f64),
-    /// Once objective 0 reaches the problem's known optimum
-    /// ([`Problem::optimum`]; never when the problem knows none).
+    /// Once the problem's known optimum is sampled ([`Problem::is_optimum`];
+    /// never when the problem knows none).
     KnownOptimum,
 }
 
 impl StopWhen {
-    /// The target of objective 0 in maximisation form, if any.
-    fn target<P: Problem>(self, problem: &P) -> Option<f64> {
-        let raw = match self {
-            StopWhen::BudgetSpent => None,
-            StopWhen::Target(t) => Some(t),
-            StopWhen::KnownOptimum => problem.optimum(),
-        }?;
-        problem.oriented(&[raw]).first().copied()
+    /// Whether the evaluation of `x` (raw values `raw`) ends the run.
+    fn reached<P: Problem>(self, problem: &P, x: &<P::Space as Space>::X, raw: &[f64]) -> bool {
+        match self {
+            StopWhen::BudgetSpent => false,
+            StopWhen::Target(t) => problem.oriented(&raw[..1])[0] >= problem.oriented(&[t])[0],
+            StopWhen::KnownOptimum => problem.is_optimum(x, raw),
+        }
     }
 }
 
@@ -215,7 +214,6 @@ where
     P: Problem,
     O: Optimizer<<P::Space as Space>::X> + ?Sized,
 {
-    let target = stop.target(problem);
     let mut trace = Trace {
         // Budgets may be "unlimited" (usize::MAX) when a run ends at a target.
         entries: Vec::with_capacity(budget.min(1 << 16)),
@@ -232,7 +230,9 @@ where
         let raws = problem.evaluate_batch(&xs);
         let start = trace.len();
         let mut told = Vec::with_capacity(xs.len());
+        let mut reached = false;
         for (i, (x, raw)) in xs.into_iter().zip(raws).enumerate() {
+            reached |= stop.reached(problem, &x, &raw);
             let y = problem.oriented(&raw);
             told.push(Evaluated {
                 x: x.clone(),
@@ -251,7 +251,7 @@ where
             o.on_batch(&trace.entries[start..], trace.len(), budget);
         }
         batch_no += 1;
-        if target.is_some_and(|t| told.iter().any(|e| e.y[0] >= t)) {
+        if reached {
             trace.stop = TerminationReason::TargetReached;
             break;
         }

@@ -45,6 +45,46 @@ pub fn median(xs: &[f64]) -> f64 {
     quantile(xs, 0.5)
 }
 
+/// A percentile bootstrap confidence interval of `stat` over paired
+/// observations `(a[i], b[i])` (e.g. two methods' values on seed `i`, which
+/// share the seed's initial design): `resamples` draws of `n` pair indices
+/// with replacement from `rng`, `stat` on each, and the `(1 - level) / 2`
+/// and `(1 + level) / 2` quantiles. Resamples where `stat` is not finite are
+/// dropped; `None` when fewer than two pairs or no finite resample remain.
+pub fn paired_bootstrap(
+    a: &[f64],
+    b: &[f64],
+    stat: impl Fn(&[f64], &[f64]) -> f64,
+    resamples: usize,
+    level: f64,
+    rng: &mut crate::rng::Stream,
+) -> Option<(f64, f64)> {
+    let n = a.len().min(b.len());
+    if n < 2 {
+        return None;
+    }
+    let (mut ra, mut rb) = (vec![0.0; n], vec![0.0; n]);
+    let mut stats = Vec::with_capacity(resamples);
+    for _ in 0..resamples {
+        for k in 0..n {
+            let i = rng.below(n);
+            ra[k] = a[i];
+            rb[k] = b[i];
+        }
+        let v = stat(&ra, &rb);
+        if v.is_finite() {
+            stats.push(v);
+        }
+    }
+    if stats.is_empty() {
+        return None;
+    }
+    Some((
+        quantile(&stats, (1.0 - level) / 2.0),
+        quantile(&stats, (1.0 + level) / 2.0),
+    ))
+}
+
 /// Summary of one scalar over seeds.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {

@@ -498,11 +498,36 @@ impl Mutate for TableSpace<'_> {
     }
 }
 
+/// Which sampled entry counts as "the optimum" of a table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Target {
+    /// Any entry with the table's best value (ties count).
+    #[default]
+    AnyBest,
+    /// Only the first entry with the best value in table order
+    /// ([`Tabular::optimum_index`]): the authors' LaNAS and AlphaX code keep
+    /// one best entry (a strict `>` scan) and stop when it is sampled.
+    FirstBest,
+}
+
+impl Target {
+    /// Parse a config value: `any-best` or `first-best`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "any-best" => Some(Target::AnyBest),
+            "first-best" => Some(Target::FirstBest),
+            _ => None,
+        }
+    }
+}
+
 /// A table as a single-objective [`Problem`]: an entry's value is its true
-/// accuracy (maximised), and the known optimum is the table's best value.
+/// accuracy (maximised), and the known optimum is the table's best value,
+/// attained by any best entry or by one ([`Target`]).
 #[derive(Clone, Copy, Debug)]
 pub struct TableProblem<'a> {
     space: TableSpace<'a>,
+    target: Target,
 }
 
 impl<'a> TableProblem<'a> {
@@ -510,11 +535,29 @@ impl<'a> TableProblem<'a> {
     pub fn new(tab: &'a Tabular, index: Option<&'a Nb101Index>) -> Self {
         Self {
             space: TableSpace { tab, index },
+            target: Target::AnyBest,
         }
+    }
+
+    /// The same problem with another [`Target`].
+    pub fn with_target(self, target: Target) -> Self {
+        Self { target, ..self }
     }
 
     pub fn table(&self) -> &'a Tabular {
         self.space.tab
+    }
+
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// Whether sampling entry `i` reaches the optimum.
+    pub fn is_target(&self, i: usize) -> bool {
+        match self.target {
+            Target::AnyBest => self.space.tab.is_optimum(i),
+            Target::FirstBest => i == self.space.tab.optimum_index(),
+        }
     }
 }
 
@@ -532,6 +575,9 @@ impl<'a> Problem for TableProblem<'a> {
     fn optimum(&self) -> Option<f64> {
         Some(self.space.tab.best_value())
     }
+    fn is_optimum(&self, x: &usize, _raw: &[f64]) -> bool {
+        self.is_target(*x)
+    }
 }
 
 /// The papers' protocol: run `opt` on the table until its optimum is sampled,
@@ -546,7 +592,7 @@ pub fn run_to_optimum<O>(
 where
     O: Optimizer<usize> + ?Sized,
 {
-    let mut log = SampleLog::new(problem.table());
+    let mut log = SampleLog::for_problem(problem);
     run_until(
         problem,
         opt,
@@ -569,16 +615,28 @@ pub struct SampleLog {
     /// 1-based sample count at which an optimum was first sampled.
     pub hit: Option<usize>,
     best: f64,
-    /// The table's best value: any entry attaining it is "the optimum".
+    /// The table's best value: any entry attaining it is "the optimum"...
     target: f64,
+    /// ... unless only this entry is ([`Target::FirstBest`]).
+    entry: Option<usize>,
 }
 
 impl SampleLog {
+    /// A log where any best entry is the optimum ([`Target::AnyBest`]).
     pub fn new(tab: &Tabular) -> Self {
         Self {
             best: f64::NEG_INFINITY,
             target: tab.best_value(),
             ..Default::default()
+        }
+    }
+
+    /// A log of a run on `problem`, with its [`Target`].
+    pub fn for_problem(problem: &TableProblem<'_>) -> Self {
+        let tab = problem.table();
+        Self {
+            entry: (problem.target() == Target::FirstBest).then(|| tab.optimum_index()),
+            ..Self::new(tab)
         }
     }
 
@@ -589,8 +647,13 @@ impl SampleLog {
             self.best = v;
         }
         self.curve.push(self.best);
-        // Ties count, as in `Tabular::is_optimum`.
-        if self.hit.is_none() && v >= self.target {
+        // Ties count, as in `Tabular::is_optimum`, unless one entry is the
+        // target.
+        let hit = match self.entry {
+            Some(e) => i == e,
+            None => v >= self.target,
+        };
+        if self.hit.is_none() && hit {
             self.hit = Some(self.sampled.len());
         }
     }
@@ -789,5 +852,31 @@ mod nb101_tests {
         );
         assert_eq!(log.len(), 2_000);
         assert!(log.sampled.iter().all(|&s| s < tab.len()));
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    /// The facts the NB-201 LaNAS/AlphaX configs state about their single
+    /// target ([`Target::FirstBest`]).
+    #[test]
+    fn nb201_best_entries_and_the_first_one() {
+        const BEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
+        for (metric, all_best) in [
+            ("cifar10-test", &[6111, 13714][..]),
+            ("cifar10-valid-valid", &[6111][..]),
+        ] {
+            let tab = Tabular::nb201(Metric::parse(metric).unwrap());
+            let best: Vec<usize> = (0..tab.len()).filter(|&i| tab.is_optimum(i)).collect();
+            assert_eq!(best, all_best, "{metric}");
+            assert_eq!(tab.optimum_index(), 6111, "{metric}");
+            let cell = Cell::from_index(6111).unwrap();
+            assert_eq!(cell.arch_str(), BEST);
+            let problem = TableProblem::new(&tab, None).with_target(Target::FirstBest);
+            assert!(problem.is_target(best[0]));
+            assert_eq!(best.iter().filter(|&&i| problem.is_target(i)).count(), 1);
+        }
     }
 }

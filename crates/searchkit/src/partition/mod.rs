@@ -159,14 +159,26 @@ pub trait Labeller: Send + Sync {
     /// The labels and, when labelling fits the boundary itself, that
     /// boundary (LaNAS: one linear regressor, cut at its mean prediction,
     /// gives both); the partitioner then asks no [`BoundaryLearner`]. By
-    /// default only [`Labeller::label`].
+    /// default only [`Labeller::label`]. `node` is the node's index in the
+    /// tree being built, stable across rebuilds of a complete tree, for
+    /// labellers that keep a model per node (LaNAS's warm-started
+    /// regressors).
     fn label_fitted(
         &self,
+        node: usize,
         data: &Samples,
         idx: &[usize],
         rng: &mut Stream,
     ) -> (Vec<bool>, Option<Arc<dyn Boundary>>) {
+        let _ = node;
         (self.label(data, idx, rng), None)
+    }
+
+    /// The boundary of node `node` of a complete tree ([`Growth::Complete`])
+    /// when it holds no samples; `None` (the default) sends every point to
+    /// its good child.
+    fn empty_boundary(&self, _node: usize, _rng: &mut Stream) -> Option<Arc<dyn Boundary>> {
+        None
     }
 }
 

@@ -108,6 +108,7 @@ impl Labeller for MedianCut {
 
     fn label_fitted(
         &self,
+        _node: usize,
         data: &Samples,
         idx: &[usize],
         rng: &mut Stream,

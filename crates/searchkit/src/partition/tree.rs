@@ -169,7 +169,7 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
                 continue;
             }
             let mut r = rng.child_n("split", k as u64);
-            let Some((boundary, good, bad)) = self.split(data, &nodes[k].indices, &mut r) else {
+            let Some((boundary, good, bad)) = self.split(k, data, &nodes[k].indices, &mut r) else {
                 continue;
             };
             let depth = nodes[k].depth + 1;
@@ -201,15 +201,19 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
     #[allow(clippy::type_complexity)]
     fn split(
         &self,
+        node: usize,
         data: &Samples,
         idx: &[usize],
         rng: &mut Stream,
     ) -> Option<(Arc<dyn Boundary>, Vec<usize>, Vec<usize>)> {
         let complete = matches!(self.config.growth, Growth::Complete { .. });
         if idx.is_empty() {
-            return complete.then(|| (Arc::new(AllGood) as Arc<dyn Boundary>, vec![], vec![]));
+            return complete.then(|| {
+                let b = self.labeller.empty_boundary(node, rng);
+                (b.unwrap_or_else(|| Arc::new(AllGood)), vec![], vec![])
+            });
         }
-        let (labels, fitted) = self.labeller.label_fitted(data, idx, rng);
+        let (labels, fitted) = self.labeller.label_fitted(node, data, idx, rng);
         debug_assert_eq!(labels.len(), idx.len());
         let n_good = labels.iter().filter(|&&l| l).count();
         if !complete && (n_good == 0 || n_good == labels.len()) {
