@@ -134,16 +134,14 @@ fn real_main() -> Result<()> {
             }
         }
         Cmd::Test { args } => xtask::torch::test(&root, &args)?,
-        Cmd::RunJob(args) => {
-            let l = config::find(&root, &args.id)?;
-            if drivers::needs_torch(&l) {
+        Cmd::RunJob(args) => match args.torch_config(&root)? {
+            Some(l) => {
                 // Trains networks: the libtorch binary runs the job.
                 let cuda = l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
                 xtask::torch::run_torch_binary(&root, &args.forward(), cuda)?;
-            } else {
-                args.run(&root, l, &drivers::Registry::builtin())?;
             }
-        }
+            None => args.run(&root, &drivers::Registry::builtin())?,
+        },
         Cmd::VerifyResults { write } => {
             let mut bad = 0;
             for (id, v) in
