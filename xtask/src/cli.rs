@@ -311,14 +311,14 @@ pub fn reproduce_and_report(
     let outcome = if args.cluster.is_slurm() {
         let settings = args.cluster.settings()?;
         match crate::backend::slurm::submit(plan, &opts, &settings)? {
-            crate::backend::slurm::Submitted::Complete(o) => o,
+            crate::backend::slurm::Submitted::Complete(o) => *o,
             crate::backend::slurm::Submitted::Pending => {
                 // Nothing to judge yet (`--strict` needs `--wait`).
                 return Ok(ClaimCounts::default());
             }
         }
     } else {
-        crate::backend::slurm::refuse_if_queued(&plan)?;
+        crate::backend::slurm::refuse_if_queued(&plan, &Default::default())?;
         let local = crate::backend::Local { threads: opts.jobs };
         runner::execute(plan, &local, &opts)?
     };
