@@ -313,6 +313,12 @@ pub fn load(path: &Path) -> Result<Loaded> {
     if l.exp.methods.is_empty() {
         bail!(l.err("methods", "at least one method is needed"));
     }
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        if let Some(r) = &m.resources {
+            crate::backend::slurm::check_resources(r)
+                .map_err(|e| l.err(&format!("methods[{i}].resources"), e))?;
+        }
+    }
     let names: Vec<&str> = l.exp.methods.iter().map(|m| m.name.as_str()).collect();
     for (i, n) in names.iter().enumerate() {
         if names[..i].contains(n) {

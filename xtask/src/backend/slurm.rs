@@ -281,6 +281,27 @@ impl Settings {
     }
 }
 
+/// Checks a config's `resources` (time format, a positive CPU count,
+/// non-empty strings) at load, so `cargo xtask check` catches them.
+pub fn check_resources(r: &Resources) -> Result<()> {
+    if let Some(t) = &r.time {
+        check_time(t).map_err(|_| {
+            anyhow::anyhow!("time `{t}`: not a Slurm time; use MM, HH:MM:SS or D-HH:MM:SS")
+        })?;
+    }
+    if r.cpus == Some(0) {
+        bail!("cpus = 0: a run needs at least one CPU");
+    }
+    for (k, v) in [("mem", &r.mem), ("gres", &r.gres)] {
+        if let Some(v) = v {
+            if v.trim().is_empty() || v.contains(char::is_whitespace) {
+                bail!("{k} `{v}`: give one sbatch value, e.g. mem = \"4G\", gres = \"gpu:1\"");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
 fn check_time(t: &str) -> Result<()> {
     let (days, rest) = match t.split_once('-') {
@@ -451,10 +472,13 @@ fn run_capture(cmd: &mut Command, what: &str) -> Result<String> {
         .output()
         .with_context(|| format!("cannot run `{what}` (is this a Slurm login node?)"))?;
     if !o.status.success() {
+        // The last line says most (Slurm prints its fatal error last).
+        let err = String::from_utf8_lossy(&o.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty());
         bail!(
             "`{what}` failed ({}): {}",
             o.status,
-            String::from_utf8_lossy(&o.stderr).trim()
+            last.unwrap_or("no message").trim()
         );
     }
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
@@ -763,8 +787,24 @@ fn wait_for(plan: &Plan, ids: &BTreeSet<String>, s: &Settings) -> Result<()> {
     let id = &plan.loaded.exp.id;
     let t0 = Instant::now();
     let mut last = (usize::MAX, usize::MAX);
+    let mut failures = 0;
     loop {
-        let q = queue(&s.commands)?;
+        // A busy controller may fail a poll: retry for a while.
+        let q = match queue(&s.commands) {
+            Ok(q) => {
+                failures = 0;
+                q
+            }
+            Err(e) if failures < 30 => {
+                failures += 1;
+                if failures == 1 {
+                    eprintln!("{id}: {e:#}; retrying");
+                }
+                std::thread::sleep(s.poll.max(Duration::from_secs(1)));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let left = q.iter().filter(|t| ids.contains(&t.job_id)).count();
         let present = plan
             .jobs
@@ -987,6 +1027,16 @@ mod tests {
         for bad in ["", "2h", "1:2:3:4", "-1", "1-"] {
             assert!(check_time(bad).is_err(), "{bad}");
         }
+        let bad = Resources {
+            time: Some("2 hours".into()),
+            ..Default::default()
+        };
+        assert!(format!("{:#}", check_resources(&bad).unwrap_err()).contains("not a Slurm time"));
+        let zero = Resources {
+            cpus: Some(0),
+            ..Default::default()
+        };
+        assert!(check_resources(&zero).is_err());
         assert_eq!(parse_per_method("2:00:00"), (None, "2:00:00".into()));
         assert_eq!(
             parse_per_method("TuRBO=1:00:00"),
