@@ -309,7 +309,14 @@ pub fn reproduce_and_report(
     let opts = args.runner_options(out, drivers);
     let plan = crate::plan::plan(root, loaded, &opts)?;
     let outcome = if args.cluster.is_slurm() {
-        let settings = args.cluster.settings()?;
+        let mut settings = args.cluster.settings()?;
+        if args.cluster.report_job {
+            // The report job's command: the same run, no waiting, no judging.
+            let mut again = args.clone();
+            again.cluster.report_job = false;
+            again.strict = false;
+            settings.report_job = Some(again.forward(&plan.loaded.exp.id, None));
+        }
         match crate::backend::slurm::submit(plan, &opts, &settings)? {
             crate::backend::slurm::Submitted::Complete(o) => *o,
             crate::backend::slurm::Submitted::Pending => {

@@ -187,23 +187,39 @@ fn records_written_through_slurm_equal_local_ones_and_reruns_submit_only_missing
     assert_eq!(a.len(), 6);
     assert_eq!(a, b, "slurm and local records differ");
 
+    // --report-job: a job after the arrays (whatever their exit) runs the
+    // copied binary's `reproduce` for this folder.
+    std::fs::remove_file(out.join("runs").join("cma-es-s0.json")).unwrap();
+    let with_report = Settings {
+        report_job: Some(vec!["reproduce".into(), EXP.into()]),
+        ..s.clone()
+    };
+    assert!(matches!(submit(&out, &with_report), Submitted::Pending));
+    let calls = sbatch_calls(&fake);
+    assert_eq!(calls.len(), 5, "{calls:#?}");
+    assert!(calls[4].contains("--dependency=afterany:103 ") && calls[4].contains("--wrap"));
+    assert!(calls[4].contains(&format!("reproduce {EXP} --out ")));
+    let redo = slurm::submissions(&out).unwrap();
+    assert!(run_task(redo.last().unwrap(), 0).status.success());
+    std::fs::remove_file(fake.join("sbatch.log")).unwrap();
+
     // A lost record: exactly its job is submitted again; while that task is
     // queued, another submission adds nothing and a local run refuses.
     std::fs::remove_file(out.join("runs").join("turbo-s1.json")).unwrap();
     assert!(matches!(submit(&out, &s), Submitted::Pending));
     let calls = sbatch_calls(&fake);
-    assert_eq!(calls.len(), 4);
-    assert!(calls[3].contains("--array=0 ") && calls[3].contains("--cpus-per-task=2"));
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].contains("--array=0 ") && calls[0].contains("--cpus-per-task=2"));
     let subs = slurm::submissions(&out).unwrap();
     let last = subs.last().unwrap();
-    assert_eq!(last.job_id, "103");
+    assert_eq!(last.job_id, "105");
     let m = Manifest::read(&last.manifest).unwrap();
     assert_eq!((m.jobs.len(), m.jobs[0].seed), (1, 1));
-    std::fs::write(fake.join("queue"), "103|0|PENDING\n999|0|RUNNING\n").unwrap();
+    std::fs::write(fake.join("queue"), "105|0|PENDING\n999|0|RUNNING\n").unwrap();
     assert!(matches!(submit(&out, &s), Submitted::Pending));
     assert_eq!(
         sbatch_calls(&fake).len(),
-        4,
+        1,
         "a queued job was submitted twice"
     );
     let o = opts(&out);
@@ -212,7 +228,7 @@ fn records_written_through_slurm_equal_local_ones_and_reruns_submit_only_missing
         "{:#}",
         slurm::refuse_if_queued(&p, &s.commands).unwrap_err()
     );
-    assert!(e.contains("queued or running on Slurm (arrays 103)"), "{e}");
+    assert!(e.contains("queued or running on Slurm (arrays 105)"), "{e}");
     // The task runs; --wait sees the queue empty and completes.
     assert!(run_task(last, 0).status.success());
     std::fs::write(fake.join("queue"), "").unwrap();

@@ -177,6 +177,9 @@ pub struct Settings {
     pub dry_run: bool,
     /// Poll `squeue` until the arrays are done, then write the report.
     pub wait: bool,
+    /// Submit a job that runs after the arrays and writes the report: the
+    /// binary's `reproduce` arguments (`--out` is added).
+    pub report_job: Option<Vec<String>>,
     /// `%N`: at most this many tasks of an array run at once.
     pub max_running: Option<u32>,
     /// `--time [METHOD=]T` (None: every method).
@@ -650,10 +653,7 @@ pub fn submit(plan: Plan, opts: &crate::plan::Options, s: &Settings) -> Result<S
             .collect();
         let dir = slurm_dir(&out);
         let logs = dir.join("logs");
-        let shared = s
-            .shared_dir
-            .clone()
-            .unwrap_or_else(|| root.join("target").join("slurm").join("bin"));
+        let shared = shared_dir(s, &root);
         let bin = if s.dry_run {
             shared.join(format!(
                 "{}-<digest>",
@@ -732,6 +732,9 @@ pub fn submit(plan: Plan, opts: &crate::plan::Options, s: &Settings) -> Result<S
             ids.insert(job_id);
         }
     }
+    if let (Some(cmd), false) = (&s.report_job, ids.is_empty() || s.dry_run) {
+        submit_report_job(&id, cmd, &ids, &out, &root, s)?;
+    }
     if s.dry_run {
         return Ok(Submitted::Pending);
     }
@@ -765,6 +768,53 @@ pub fn submit(plan: Plan, opts: &crate::plan::Options, s: &Settings) -> Result<S
     Ok(Submitted::Complete(Box::new(crate::runner::outcome_of(
         plan, done, reused,
     ))))
+}
+
+/// Where the binary's copy goes.
+fn shared_dir(s: &Settings, root: &Path) -> PathBuf {
+    s.shared_dir
+        .clone()
+        .unwrap_or_else(|| root.join("target").join("slurm").join("bin"))
+}
+
+/// `--report-job`: one job, after every array of `ids` ended (whatever
+/// their exit), runs the binary's `reproduce ... --backend slurm`: with every
+/// record in it writes the report, otherwise it submits the missing runs.
+fn submit_report_job(
+    id: &str,
+    cmd: &[String],
+    ids: &BTreeSet<String>,
+    out: &Path,
+    root: &Path,
+    s: &Settings,
+) -> Result<()> {
+    let bin = publish_binary(&s.bin, &shared_dir(s, root))?;
+    let mut words = vec![bin.display().to_string()];
+    words.extend(cmd.iter().cloned());
+    words.extend(["--out".into(), out.display().to_string()]);
+    let wrap: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+    let mut a = vec![
+        "--parsable".to_string(),
+        format!("--job-name={id}-report"),
+        format!(
+            "--dependency=afterany:{}",
+            ids.iter().cloned().collect::<Vec<_>>().join(":")
+        ),
+        format!("--chdir={}", root.display()),
+        format!(
+            "--output={}",
+            slurm_dir(out).join("logs").join("report-%j.out").display()
+        ),
+        "--ntasks=1".into(),
+    ];
+    a.extend(s.sbatch_args.iter().cloned());
+    a.extend(["--wrap".into(), wrap.join(" ")]);
+    let got = run_capture(Command::new(&s.commands.sbatch).args(&a), "sbatch")?;
+    println!(
+        "{id}: report job {} writes the report once the arrays end",
+        got.trim().split(';').next().unwrap_or_default()
+    );
+    Ok(())
 }
 
 fn describe(r: &Resources) -> String {
@@ -842,8 +892,12 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Poll squeue until the submitted arrays are done, then write the report.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "report_job")]
     pub wait: bool,
+    /// Also submit a job that runs after the arrays and writes the report
+    /// (instead of --wait).
+    #[arg(long)]
+    pub report_job: bool,
     /// Wall-clock limit per run, for every method or one (`TuRBO=2:00:00`);
     /// overrides the config's `resources.time`. Repeatable.
     #[arg(long, value_name = "[METHOD=]TIME")]
@@ -876,6 +930,7 @@ impl ClusterArgs {
                 ("--sbatch-arg", !self.sbatch_arg.is_empty()),
                 ("--dry-run", self.dry_run),
                 ("--wait", self.wait),
+                ("--report-job", self.report_job),
                 ("--time", !self.time.is_empty()),
                 ("--cpus", !self.cpus.is_empty()),
                 ("--max-running", self.max_running.is_some()),
@@ -905,6 +960,7 @@ impl ClusterArgs {
             sbatch_args: self.sbatch_arg.clone(),
             dry_run: self.dry_run,
             wait: self.wait,
+            report_job: None,
             max_running: self.max_running,
             time: self.time.iter().map(|t| parse_per_method(t)).collect(),
             cpus,
@@ -921,7 +977,11 @@ impl ClusterArgs {
         for a in &self.sbatch_arg {
             v.push(format!("--sbatch-arg={a}"));
         }
-        for (flag, on) in [("--dry-run", self.dry_run), ("--wait", self.wait)] {
+        for (flag, on) in [
+            ("--dry-run", self.dry_run),
+            ("--wait", self.wait),
+            ("--report-job", self.report_job),
+        ] {
             if on {
                 v.push(flag.into());
             }
