@@ -434,18 +434,7 @@ pub fn sbatch_args(
         format!("--chdir={}", root.display()),
         "--ntasks=1".into(),
     ];
-    if let Some(c) = r.cpus {
-        a.push(format!("--cpus-per-task={c}"));
-    }
-    if let Some(t) = &r.time {
-        a.push(format!("--time={t}"));
-    }
-    if let Some(m) = &r.mem {
-        a.push(format!("--mem={m}"));
-    }
-    if let Some(g) = &r.gres {
-        a.push(format!("--gres={g}"));
-    }
+    a.extend(options(r).into_iter().map(|(k, v)| format!("--{k}={v}")));
     a.extend(s.sbatch_args.iter().cloned());
     a.push(script.display().to_string());
     a
@@ -817,18 +806,23 @@ fn submit_report_job(
     Ok(())
 }
 
+/// A request as sbatch options (name, value).
+fn options(r: &Resources) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
+    if let Some(c) = r.cpus {
+        v.push(("cpus-per-task", c.to_string()));
+    }
+    for (k, x) in [("time", &r.time), ("mem", &r.mem), ("gres", &r.gres)] {
+        if let Some(x) = x {
+            v.push((k, x.clone()));
+        }
+    }
+    v
+}
+
 fn describe(r: &Resources) -> String {
-    let mut v = vec![format!("{} cpu", r.cpus.unwrap_or(1))];
-    if let Some(t) = &r.time {
-        v.push(format!("time {t}"));
-    }
-    if let Some(m) = &r.mem {
-        v.push(format!("mem {m}"));
-    }
-    if let Some(g) = &r.gres {
-        v.push(format!("gres {g}"));
-    }
-    v.join(", ")
+    let o: Vec<String> = options(r).iter().map(|(k, v)| format!("{k} {v}")).collect();
+    o.join(", ")
 }
 
 /// Polls `squeue` until none of the arrays `ids` has a task left, printing
