@@ -572,15 +572,13 @@ pub fn submit(plan: Plan, opts: &crate::plan::Options, s: &Settings) -> Result<S
             0,
         ))));
     }
-    let root = std::fs::canonicalize(crate::workspace_root())?;
+    // Absolute, symlinks kept: the path as the user sees the shared
+    // filesystem, which the nodes mount the same way.
+    let root = std::path::absolute(crate::workspace_root())?;
     if !s.dry_run {
         plan.store.check_writable()?;
     }
-    let out = if plan.out.exists() {
-        std::fs::canonicalize(&plan.out)?
-    } else {
-        std::path::absolute(&plan.out)?
-    };
+    let out = std::path::absolute(&plan.out)?;
     let _lock = if s.dry_run {
         None
     } else {
@@ -1007,7 +1005,7 @@ pub fn refuse_if_queued(plan: &Plan, commands: &Commands) -> Result<()> {
     let Ok(q) = queue(commands) else {
         return Ok(());
     };
-    let out = std::fs::canonicalize(&plan.out)?;
+    let out = std::path::absolute(&plan.out)?;
     let active = active_entries(&out, &q)?;
     if !active.is_empty() {
         let arrays: BTreeSet<&str> = active
