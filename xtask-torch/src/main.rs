@@ -68,10 +68,7 @@ fn real_main() -> Result<()> {
             let device = xtask_torch::parse_device(&device).map_err(anyhow::Error::msg)?;
             xtask_torch::bench::run(reps, device)?;
         }
-        Cmd::RunJob(args) => {
-            let l = config::find(&root, &args.id)?;
-            args.run(&root, l, &registry)?;
-        }
+        Cmd::RunJob(args) => args.run(&root, &registry)?,
         Cmd::Reproduce(args) => {
             args.validate()?;
             let l = config::find(&root, &args.id)?;

@@ -5,9 +5,12 @@
 //! (experiment id, method name, seed), and returns the record without
 //! touching the filesystem. A backend decides where bodies run and hands
 //! each finished record to a callback (the store writes it). Today the only
-//! backend is [`Local`] (rayon threads); a cluster backend submits the same
-//! jobs (`cargo xtask run-job <id> --method M --seed S`) and collects the
-//! records the jobs write.
+//! backend that runs bodies in this process is [`Local`] (rayon threads); a
+//! cluster backend submits the same jobs and collects the
+//! records the jobs write: [`slurm`] (`reproduce --backend slurm`) submits
+//! them as array tasks running `run-job --manifest M --index I`.
+
+pub mod slurm;
 
 use crate::drivers::{RunContext, RunOutput};
 use crate::plan::{Job, Plan};

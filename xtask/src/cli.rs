@@ -46,6 +46,9 @@ pub struct ReproduceArgs {
     /// `device`; only experiments that train networks use it).
     #[arg(long)]
     pub device: Option<String>,
+    /// Where the jobs run, and the cluster's options.
+    #[command(flatten)]
+    pub cluster: crate::backend::slurm::ClusterArgs,
 }
 
 impl ReproduceArgs {
@@ -56,7 +59,10 @@ impl ReproduceArgs {
                 anyhow::bail!("--device: unknown value `{d}`; valid choices: cpu, cuda");
             }
         }
-        Ok(())
+        if self.strict && self.cluster.is_slurm() && !self.cluster.wait && !self.cluster.dry_run {
+            anyhow::bail!("--strict judges the report, which a Slurm submission writes only with --wait (or on a later run once every record is in)");
+        }
+        self.cluster.validate()
     }
 
     /// The command line that hands experiment `id` (writing to `out`) to
@@ -87,6 +93,7 @@ impl ReproduceArgs {
         if self.strict {
             args.push("--strict".into());
         }
+        args.extend(self.cluster.forward());
         args
     }
 
@@ -110,48 +117,98 @@ impl ReproduceArgs {
 
 /// Options of `run-job` (both binaries): one (method, seed) of an
 /// experiment, its record written, no report and no folder lock (what a
-/// cluster job runs).
+/// cluster job runs): named on the command line, or entry `--index` of a
+/// manifest written by `reproduce --backend slurm`.
 #[derive(Args, Clone, Debug)]
 pub struct RunJobArgs {
     /// Experiment id.
-    pub id: String,
+    #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
+    pub id: Option<String>,
     /// The method's name, as in the config.
-    #[arg(long)]
-    pub method: String,
-    #[arg(long)]
-    pub seed: u64,
-    #[arg(long, default_value = "full")]
+    #[arg(
+        long,
+        required_unless_present = "manifest",
+        conflicts_with = "manifest"
+    )]
+    pub method: Option<String>,
+    #[arg(
+        long,
+        required_unless_present = "manifest",
+        conflicts_with = "manifest"
+    )]
+    pub seed: Option<u64>,
+    #[arg(long, default_value = "full", conflicts_with = "manifest")]
     pub profile: String,
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "manifest")]
     pub budget: Option<u64>,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "manifest")]
     pub out: Option<PathBuf>,
     /// Where networks train: `cpu` or `cuda` (libtorch experiments only).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "manifest")]
     pub device: Option<String>,
     /// Rerun even if a valid record exists.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "manifest")]
     pub force: bool,
+    /// Run entry `--index` of this manifest (written by `reproduce
+    /// --backend slurm`); refuses an entry whose fingerprint went stale.
+    /// Threads follow `SLURM_CPUS_PER_TASK` when set.
+    #[arg(long, requires = "index")]
+    pub manifest: Option<PathBuf>,
+    /// The manifest entry (an array task's `$SLURM_ARRAY_TASK_ID`).
+    #[arg(long, requires = "manifest")]
+    pub index: Option<usize>,
 }
 
 impl RunJobArgs {
+    /// The config of a job named on the command line whose driver trains
+    /// networks (the caller hands it to the libtorch binary); None for a
+    /// manifest entry or a job this binary runs.
+    pub fn torch_config(&self, root: &Path) -> Result<Option<Loaded>> {
+        match (&self.id, &self.manifest) {
+            (Some(id), None) => {
+                let l = crate::config::find(root, id)?;
+                Ok(crate::drivers::needs_torch(&l).then_some(l))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Runs the job in this process with `drivers` and prints what happened.
-    pub fn run(&self, root: &Path, loaded: Loaded, drivers: &Registry) -> Result<()> {
-        let opts = runner::Options {
-            profile: self.profile.clone(),
-            seed_list: Some(vec![self.seed]),
-            budget: self.budget.map(|b| b as usize),
-            out: self.out.clone(),
-            methods: Some(vec![self.method.clone()]),
-            progress: false,
-            drivers: drivers.clone(),
-            device: self.device.clone(),
-            ..Default::default()
+    pub fn run(&self, root: &Path, drivers: &Registry) -> Result<()> {
+        let (rec, ran) = match (&self.manifest, self.index) {
+            (Some(m), Some(i)) => {
+                let threads = crate::backend::slurm::threads_from_env();
+                let manifest = crate::backend::slurm::Manifest::read(m)?;
+                eprintln!(
+                    "run-job: {} entry {i} of {}{}",
+                    manifest.experiment,
+                    m.display(),
+                    threads
+                        .map(|n| format!(", {n} threads"))
+                        .unwrap_or_default()
+                );
+                crate::backend::slurm::run_manifest_entry(&manifest, i, drivers)?
+            }
+            _ => {
+                let id = self.id.as_deref().unwrap_or_default();
+                let loaded = crate::config::find(root, id)?;
+                let opts = runner::Options {
+                    profile: self.profile.clone(),
+                    seed_list: self.seed.map(|s| vec![s]),
+                    budget: self.budget.map(|b| b as usize),
+                    out: self.out.clone(),
+                    methods: self.method.clone().map(|m| vec![m]),
+                    progress: false,
+                    drivers: drivers.clone(),
+                    device: self.device.clone(),
+                    ..Default::default()
+                };
+                runner::run_one(root, loaded, &opts, self.force)?
+            }
         };
-        let (rec, ran) = runner::run_one(root, loaded, &opts, self.force)?;
         println!(
             "{}: {} seed {}: {} ({} curve points)",
-            self.id,
+            rec.experiment,
             rec.method,
             rec.seed,
             if ran {
@@ -166,16 +223,25 @@ impl RunJobArgs {
 
     /// The same command line for the other binary.
     pub fn forward(&self) -> Vec<String> {
-        let mut v = vec![
-            "run-job".to_string(),
-            self.id.clone(),
+        let mut v = vec!["run-job".to_string()];
+        if let (Some(m), Some(i)) = (&self.manifest, self.index) {
+            v.extend([
+                "--manifest".into(),
+                m.display().to_string(),
+                "--index".into(),
+                i.to_string(),
+            ]);
+            return v;
+        }
+        v.extend([
+            self.id.clone().unwrap_or_default(),
             "--method".into(),
-            self.method.clone(),
+            self.method.clone().unwrap_or_default(),
             "--seed".into(),
-            self.seed.to_string(),
+            self.seed.unwrap_or_default().to_string(),
             "--profile".into(),
             self.profile.clone(),
-        ];
+        ]);
         if let Some(b) = self.budget {
             v.extend(["--budget".into(), b.to_string()]);
         }
@@ -190,6 +256,17 @@ impl RunJobArgs {
         }
         v
     }
+}
+
+/// A string as one POSIX shell word (single-quoted unless plainly safe).
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,%+@".contains(&b));
+    if plain {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// How an experiment's claims came out.
@@ -229,7 +306,29 @@ pub fn reproduce_and_report(
     out: Option<PathBuf>,
     drivers: &Registry,
 ) -> Result<ClaimCounts> {
-    let outcome = runner::reproduce(root, loaded, &args.runner_options(out, drivers))?;
+    let opts = args.runner_options(out, drivers);
+    let plan = crate::plan::plan(root, loaded, &opts)?;
+    let outcome = if args.cluster.is_slurm() {
+        let mut settings = args.cluster.settings()?;
+        if args.cluster.report_job {
+            // The report job's command: the same run, no waiting, no judging.
+            let mut again = args.clone();
+            again.cluster.report_job = false;
+            again.strict = false;
+            settings.report_job = Some(again.forward(&plan.loaded.exp.id, None));
+        }
+        match crate::backend::slurm::submit(plan, &opts, &settings)? {
+            crate::backend::slurm::Submitted::Complete(o) => *o,
+            crate::backend::slurm::Submitted::Pending => {
+                // Nothing to judge yet (`--strict` needs `--wait`).
+                return Ok(ClaimCounts::default());
+            }
+        }
+    } else {
+        crate::backend::slurm::refuse_if_queued(&plan, &Default::default())?;
+        let local = crate::backend::Local { threads: opts.jobs };
+        runner::execute(plan, &local, &opts)?
+    };
     let (rep, files) = report::write(&outcome)?;
     print!("{}", report::console(&outcome, &rep));
     for f in files {

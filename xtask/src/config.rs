@@ -66,6 +66,29 @@ pub struct Method {
     /// Algorithm hyperparameters (validated by the driver).
     #[serde(default)]
     pub params: toml::Table,
+    /// What one run of this method asks a cluster for (`--backend slurm`);
+    /// not part of any fingerprint: it never changes a result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// A cluster request for one run (`[methods.resources]`); the command line
+/// (`--time`, `--cpus`, `--sbatch-arg`) overrides it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Wall-clock limit in Slurm's form (`MM`, `HH:MM:SS`, `D-HH:MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// CPUs per run (`--cpus-per-task`; the run's thread count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u32>,
+    /// Memory per run (`--mem`, e.g. `4G`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem: Option<String>,
+    /// Generic resources per run (`--gres`, e.g. `gpu:1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gres: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -328,6 +351,12 @@ pub fn load(path: &Path) -> Result<Loaded> {
     }
     if l.exp.methods.is_empty() {
         bail!(l.err("methods", "at least one method is needed"));
+    }
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        if let Some(r) = &m.resources {
+            crate::backend::slurm::check_resources(r)
+                .map_err(|e| l.err(&format!("methods[{i}].resources"), e))?;
+        }
     }
     let names: Vec<&str> = l.exp.methods.iter().map(|m| m.name.as_str()).collect();
     for (i, n) in names.iter().enumerate() {

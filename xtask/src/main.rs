@@ -134,16 +134,14 @@ fn real_main() -> Result<()> {
             }
         }
         Cmd::Test { args } => xtask::torch::test(&root, &args)?,
-        Cmd::RunJob(args) => {
-            let l = config::find(&root, &args.id)?;
-            if drivers::needs_torch(&l) {
+        Cmd::RunJob(args) => match args.torch_config(&root)? {
+            Some(l) => {
                 // Trains networks: the libtorch binary runs the job.
                 let cuda = l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
                 xtask::torch::run_torch_binary(&root, &args.forward(), cuda)?;
-            } else {
-                args.run(&root, l, &drivers::Registry::builtin())?;
             }
-        }
+            None => args.run(&root, &drivers::Registry::builtin())?,
+        },
         Cmd::VerifyResults { write } => {
             let mut bad = 0;
             for (id, v) in
@@ -231,23 +229,33 @@ fn real_main() -> Result<()> {
             let mut counts = cli::ClaimCounts::default();
             // The libtorch binary applies --strict to what it runs.
             let torch_only = targets.iter().all(|l| registry.needs_torch(l));
-            for l in targets {
-                let out = args.out.as_ref().map(|o| {
-                    if id == "all" {
-                        o.join(&l.exp.id)
-                    } else {
-                        o.clone()
+            // `all --backend slurm --wait`: submit every experiment first,
+            // then wait for each, so their arrays share the cluster.
+            let mut passes = vec![args.clone()];
+            if id == "all" && args.cluster.is_slurm() && args.cluster.wait {
+                passes[0].cluster.wait = false;
+                passes.push(args.clone());
+            }
+            for pass in &passes {
+                counts = cli::ClaimCounts::default();
+                for l in &targets {
+                    let out = pass.out.as_ref().map(|o| {
+                        if id == "all" {
+                            o.join(&l.exp.id)
+                        } else {
+                            o.clone()
+                        }
+                    });
+                    if drivers::needs_torch(l) {
+                        // Trains networks: hand over to the libtorch binary.
+                        let fwd = pass.forward(&l.exp.id, out.as_deref());
+                        let cuda = pass.device.as_deref() == Some("cuda")
+                            || l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
+                        xtask::torch::run_torch_binary(&root, &fwd, cuda)?;
+                        continue;
                     }
-                });
-                if drivers::needs_torch(&l) {
-                    // Trains networks: hand over to the libtorch binary.
-                    let fwd = args.forward(&l.exp.id, out.as_deref());
-                    let cuda = args.device.as_deref() == Some("cuda")
-                        || l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
-                    xtask::torch::run_torch_binary(&root, &fwd, cuda)?;
-                    continue;
+                    counts += cli::reproduce_and_report(&root, l.clone(), pass, out, &registry)?;
                 }
-                counts += cli::reproduce_and_report(&root, l, &args, out, &registry)?;
             }
             if !bad.is_empty() {
                 anyhow::bail!("{} bad experiment config(s) not run", bad.len());

@@ -108,13 +108,13 @@ pub fn execute(plan: Plan, backend: &dyn Backend, opts: &Options) -> Result<Outc
     })?;
     bar.finish_and_clear();
     done.extend(fresh.into_inner().unwrap_or_else(|e| e.into_inner()));
-    Ok(outcome(plan, done, reused))
+    Ok(outcome_of(plan, done, reused))
 }
 
 /// The plan's jobs split into (valid records, jobs to run, rejected jobs
 /// with the reason); restores per-run CSV files a valid record can give.
 #[allow(clippy::type_complexity)]
-fn scan(plan: &Plan) -> Result<(Vec<(Job, RunRecord)>, Vec<Job>, Vec<(Job, String)>)> {
+pub fn scan(plan: &Plan) -> Result<(Vec<(Job, RunRecord)>, Vec<Job>, Vec<(Job, String)>)> {
     let (mut done, mut todo, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
     if plan.unavailable.is_some() {
         return Ok((done, todo, rejected));
@@ -135,7 +135,9 @@ fn scan(plan: &Plan) -> Result<(Vec<(Job, RunRecord)>, Vec<Job>, Vec<(Job, Strin
     Ok((done, todo, rejected))
 }
 
-fn outcome(plan: Plan, done: Vec<(Job, RunRecord)>, reused: usize) -> Outcome {
+/// The outcome of a plan from its collected records (`reused` of them
+/// were found in the store).
+pub fn outcome_of(plan: Plan, done: Vec<(Job, RunRecord)>, reused: usize) -> Outcome {
     let mut records: Vec<(String, Vec<RunRecord>)> = plan
         .loaded
         .exp
@@ -184,7 +186,7 @@ pub fn collect(root: &Path, loaded: Loaded, opts: &Options) -> Result<Outcome> {
         );
     }
     let n = done.len();
-    Ok(outcome(plan, done, n))
+    Ok(outcome_of(plan, done, n))
 }
 
 /// Runs exactly one job (`cargo xtask run-job`) unless a valid record
@@ -198,6 +200,11 @@ pub fn run_one(
     force: bool,
 ) -> Result<(RunRecord, bool)> {
     let plan = plan::plan(root, loaded, opts)?;
+    run_planned(plan, opts.device.as_deref(), force)
+}
+
+/// [`run_one`] for a plan already made (one job).
+pub fn run_planned(plan: Plan, device: Option<&str>, force: bool) -> Result<(RunRecord, bool)> {
     if let Some(why) = &plan.unavailable {
         bail!("{}: cannot run here: {why}", plan.loaded.exp.id);
     }
@@ -214,7 +221,7 @@ pub fn run_one(
         }
     }
     plan.store.check_writable()?;
-    let rec = backend::run_job(&plan, job, opts.device.as_deref())?;
+    let rec = backend::run_job(&plan, job, device)?;
     Store::save(&plan.store, job, &rec)?;
     Ok((rec, true))
 }

@@ -337,3 +337,22 @@ fn figure_survives_limits_that_bypass_the_check() {
         let _ = std::fs::remove_dir_all(out);
     }
 }
+
+/// A method's cluster request (`resources`, `--backend slurm`) is checked
+/// at load: key, value and the accepted forms.
+#[test]
+fn bad_cluster_resources_name_the_key() {
+    let e = err_of(
+        "t_res1",
+        "[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nresources = { time = \"2 hours\" }",
+    );
+    assert!(
+        e.contains("t_res1.toml") && e.contains("methods[0].resources") && e.contains("HH:MM:SS"),
+        "{e}"
+    );
+    let e = err_of(
+        "t_res2",
+        "[[methods]]\nname = \"a\"\nalgorithm = \"rea\"\nresources = { gpus = 1 }",
+    );
+    assert!(e.contains("gpus") && e.contains("gres"), "{e}");
+}
