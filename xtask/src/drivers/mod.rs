@@ -13,6 +13,7 @@ use std::path::Path;
 
 pub mod btrnn;
 mod fewshot;
+pub mod gpunet;
 mod lamcts;
 mod lamoo;
 mod tabular_nas;
@@ -144,6 +145,7 @@ impl Registry {
                 tabular_nas::driver(),
                 lamoo::driver(),
                 btrnn::params_driver(),
+                gpunet::models_driver(),
             ],
         }
     }
