@@ -21,6 +21,10 @@
 //! - [`counts`]: exact #parameters and multiply-accumulates in closed form,
 //!   no torch ([`Spec::counts`]);
 //! - [`published`]: the seven published JSONs, embedded;
+//! - [`space`]: the paper's search space (per stage kernel, depth,
+//!   activation, expansion, width, SE; resolution 224..512) as a searchkit
+//!   [`Categorical`](searchkit::space::Categorical) space, with conversion to
+//!   and from the JSON and the reasons a published model is not a member;
 //! - with the `torch` feature (tch / libtorch 2.11.0): [`model::Gpunet`],
 //!   the network on tch, weights drawn from a [`searchkit::rng::Stream`].
 //!
@@ -54,6 +58,7 @@
 
 pub mod counts;
 pub mod published;
+pub mod space;
 pub mod spec;
 
 #[cfg(feature = "torch")]

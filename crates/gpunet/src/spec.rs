@@ -692,3 +692,92 @@ impl Spec {
         Ok(out)
     }
 }
+
+impl Spec {
+    /// The model as the reference's JSON (a list of layer objects), which
+    /// [`Spec::parse`] reads back to an equal `Spec`. Keys the builders do
+    /// not read are left out (the `head`'s `act` is always written).
+    pub fn to_json(&self) -> String {
+        use serde_json::json;
+        let mut out = vec![json!({
+            "layer_type": "data",
+            "img_resolution": self.resolution,
+            "distill": self.distill,
+        })];
+        for l in &self.layers {
+            let b = &l.block;
+            let mut o = json!({
+                "layer_type": b.layer_type(),
+                "num_in_channels": b.cin(),
+                "num_out_channels": b.cout(),
+            });
+            let m = o.as_object_mut().expect("object");
+            let mut put = |k: &str, v: Value| {
+                m.insert(k.to_string(), v);
+            };
+            match *b {
+                Block::Head { act, .. } => put("act", json!(act.name())),
+                Block::Conv {
+                    kernel,
+                    stride,
+                    act,
+                    ..
+                } => {
+                    put("stride", json!(stride));
+                    put("kernel_size", json!(kernel));
+                    put("act", json!(act.name()));
+                }
+                Block::Irb {
+                    kernel,
+                    stride,
+                    expansion,
+                    act,
+                    se,
+                    ..
+                }
+                | Block::FusedIrb {
+                    kernel,
+                    stride,
+                    expansion,
+                    act,
+                    se,
+                    ..
+                } => {
+                    put("stride", json!(stride));
+                    put("expansion", json!(expansion));
+                    put("kernel_size", json!(kernel));
+                    put("act", json!(act.name()));
+                    put("use_se", json!(se));
+                }
+                Block::IrbD {
+                    kernel,
+                    stride,
+                    expansion,
+                    groups,
+                    ..
+                }
+                | Block::FusedIrbD {
+                    kernel,
+                    stride,
+                    expansion,
+                    groups,
+                    ..
+                } => {
+                    put("stride", json!(stride));
+                    put("expansion", json!(expansion));
+                    put("kernel_size", json!(kernel));
+                    put("groups", json!(groups));
+                }
+                Block::Tail { classes, .. } | Block::TailD { classes, .. } => {
+                    put("num_classes", json!(classes));
+                }
+                Block::HeadD { .. } | Block::HeadLargeD { .. } => {}
+            }
+            if let Some(s) = l.stage {
+                put("stage", json!(s));
+            }
+            out.push(o);
+        }
+        serde_json::to_string_pretty(&Value::Array(out)).expect("serialisable")
+    }
+}

@@ -184,3 +184,97 @@ fn bad_json_gives_clear_errors() {
     ));
     assert!(e.contains("does not fit"), "{e}");
 }
+
+#[test]
+fn every_published_json_round_trips_through_to_json() {
+    for p in ALL {
+        let s = p.spec().unwrap();
+        assert_eq!(Spec::parse(&s.to_json()).unwrap(), s, "{}", p.name);
+    }
+}
+
+mod space {
+    use crate::published::{Published, ALL};
+    use crate::space::*;
+    use searchkit::rng::Stream;
+
+    fn arch(name: &str) -> Result<Arch, String> {
+        Arch::from_spec(&Published::find(name).unwrap().spec().unwrap())
+    }
+
+    #[test]
+    fn published_models_against_the_space() {
+        let space = GpunetSpace::new();
+        // GPUNet-0/1/2 read as stage configurations and convert back exactly.
+        for name in ["GPUNet-0", "GPUNet-1", "GPUNet-2"] {
+            let spec = Published::find(name).unwrap().spec().unwrap();
+            let a = Arch::from_spec(&spec).unwrap();
+            assert_eq!(a.to_spec().unwrap(), spec, "{name}");
+        }
+        let v = |n: &str| space.encode(&arch(n).unwrap()).unwrap_err();
+        assert_eq!(
+            v("GPUNet-2"),
+            ["classifier width 1280, the space's is 1792"]
+        );
+        assert_eq!(
+            v("GPUNet-0"),
+            [
+                "stage 4: 256 filters, the space allows 96..192 step 16",
+                "stage 6: 704 filters, the space allows 128..416 step 32",
+                "classifier width 1280, the space's is 1792",
+            ]
+        );
+        assert_eq!(
+            v("GPUNet-1"),
+            [
+                "stage 5: 288 filters, the space allows 112..224 step 16",
+                "stage 6: 448 filters, the space allows 128..416 step 32",
+                "classifier width 1280, the space's is 1792",
+            ]
+        );
+        // The others are not stage configurations at all.
+        assert!(arch("GPUNet-P0")
+            .unwrap_err()
+            .contains("stage 2 is a FusedIrb stage"));
+        assert!(arch("GPUNet-P1")
+            .unwrap_err()
+            .contains("stage 2 is a FusedIrb stage"));
+        assert!(arch("GPUNet-D1").unwrap_err().contains("distilled"));
+        assert!(arch("GPUNet-D2").unwrap_err().contains("distilled"));
+        assert_eq!(ALL.len(), 7);
+        // GPUNet-2 with the table's classifier width is a member.
+        let mut a = arch("GPUNet-2").unwrap();
+        a.tail_filters = TAIL_FILTERS;
+        let x = space.encode(&a).unwrap();
+        assert!(space.is_valid(&x));
+        assert_eq!(space.decode(&x).unwrap(), a);
+    }
+
+    #[test]
+    fn random_points_decode_build_and_encode_back() {
+        let space = GpunetSpace::new();
+        let mut r = Stream::root("gpunet-space-test");
+        let mut valid = 0;
+        for _ in 0..300 {
+            let x: Vec<usize> = space
+                .cat
+                .cardinalities
+                .iter()
+                .map(|&c| r.below(c))
+                .collect();
+            if !space.is_valid(&x) {
+                assert!(space.decode(&x).is_err());
+                continue;
+            }
+            valid += 1;
+            let a = space.decode(&x).unwrap();
+            assert!(a.violations().is_empty(), "{:?}", a.violations());
+            assert_eq!(space.encode(&a).unwrap(), x);
+            let spec = a.to_spec().unwrap();
+            assert_eq!(Arch::from_spec(&spec).unwrap(), a);
+            assert!(spec.counts().params > 0);
+        }
+        assert!(valid > 50, "{valid}");
+        assert!(space.cat.size() > 1_000_000_000_000);
+    }
+}
