@@ -21,7 +21,7 @@
 use anyhow::{anyhow, Result};
 use gpunet::model::Gpunet;
 use gpunet::{Published, Spec};
-use searchkit::stats::{quantile, spearman};
+use searchkit::stats::{kendall_tau_b, quantile, ranks, spearman};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 use xtask::config::{Loaded, Params};
@@ -126,6 +126,20 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         threads,
         device_name,
     }))
+}
+
+/// Pairs of models that the two lists order oppositely (ties in either
+/// list excluded).
+fn discordant_pairs(a: &[f64], b: &[f64]) -> usize {
+    let mut n = 0;
+    for i in 0..a.len() {
+        for j in i + 1..a.len() {
+            if (a[i] - a[j]) * (b[i] - b[j]) < 0.0 {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// Timed forward passes (ms) of `net` on `x`.
@@ -259,6 +273,23 @@ impl LatencyExp {
                 ]);
             }
         }
+        // Where the orderings differ: each row's rank among the models at
+        // its batch size, beside the reference's rank (average ranks, 1 =
+        // fastest).
+        let nb = self.batch_sizes.len();
+        let ref_ranks = ranks(&self.reference_ms);
+        for (bi, bs) in self.batch_sizes.iter().enumerate() {
+            let meds: Vec<f64> = self
+                .models
+                .iter()
+                .map(|(m, _)| out.scalars[&format!("median_ms_{}_b{bs}", m.name)])
+                .collect();
+            for (mi, r) in ranks(&meds).into_iter().enumerate() {
+                let row = &mut rows[mi * nb + bi];
+                row.push(format!("{r}"));
+                row.push(ref_ranks.get(mi).map_or(String::new(), |x| format!("{x}")));
+            }
+        }
         out.scalars.insert("threads".into(), self.threads as f64);
         out.scalars.insert("repeats".into(), self.repeats as f64);
         if !self.reference_ms.is_empty() {
@@ -275,6 +306,14 @@ impl LatencyExp {
                 out.scalars.insert(
                     "spearman_b1_vs_reference".into(),
                     spearman(&b1, &self.reference_ms),
+                );
+                out.scalars.insert(
+                    "kendall_b1_vs_reference".into(),
+                    kendall_tau_b(&b1, &self.reference_ms),
+                );
+                out.scalars.insert(
+                    "discordant_pairs_b1_vs_reference".into(),
+                    discordant_pairs(&b1, &self.reference_ms) as f64,
                 );
             }
             for &bs in self.batch_sizes.iter().filter(|&&b| b != 1) {
@@ -300,6 +339,8 @@ impl LatencyExp {
             "min_ms",
             "max_ms",
             "median_ms_per_image",
+            "rank_here",
+            "rank_reference",
         ];
         out.table = Some(Table {
             header: header.iter().map(|h| h.to_string()).collect(),
