@@ -7,7 +7,7 @@
 //! untimed forward passes, then `repeats` timed ones; the table gives the
 //! median, 10th / 90th percentiles, min and max in ms. torch runs on
 //! `threads` intra-op threads (pinned with `set_num_threads` for the run
-//! and restored after), FP32, inference mode (`no_grad`, BN on running
+//! and restored after), FP32 (or `precision = "fp16"` on a GPU), inference mode (`no_grad`, BN on running
 //! statistics), weights and input drawn from the run's stream.
 //!
 //! The scalars include the Spearman rank correlation of the batch-1
@@ -47,6 +47,8 @@ struct LatencyExp {
     repeats: usize,
     threads: usize,
     device_name: String,
+    /// FP16 weights and inputs (GPU only).
+    half: bool,
 }
 
 /// A list of strings or numbers from the `problem` table (Params has no
@@ -113,6 +115,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let repeats = p.usize_or("repeats", 10)?.max(1);
     let threads = p.usize_or("threads", 1)?.max(1);
     let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
+    let half = p.choice("precision", Some("fp32"), &["fp32", "fp16"])? == "fp16";
     p.finish()?;
     for (i, m) in l.exp.methods.iter().enumerate() {
         Params::new(l, format!("methods[{i}].params"), &m.params).finish()?;
@@ -125,6 +128,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         repeats,
         threads,
         device_name,
+        half,
     }))
 }
 
@@ -175,6 +179,11 @@ impl Prepared for LatencyExp {
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let device =
             crate::parse_device(ctx.device.unwrap_or(&self.device_name)).map_err(|e| anyhow!(e))?;
+        if self.half && device == Device::Cpu {
+            return Err(anyhow!(
+                "precision `fp16` runs on a GPU only (`--device cuda`); use `fp32` on the CPU"
+            ));
+        }
         let before = tch::get_num_threads();
         tch::set_num_threads(self.threads as i32);
         let result = self.measure(ctx, device);
@@ -240,9 +249,15 @@ impl LatencyExp {
         let mut rows = vec![];
         let mut b1 = vec![];
         for (m, spec) in &self.models {
-            let vs = nn::VarStore::new(device);
+            let mut vs = nn::VarStore::new(device);
             let net = Gpunet::new(&vs.root(), spec);
             net.init(&vs, &ctx.rng.child(m.name));
+            let kind = if self.half {
+                vs.half();
+                Kind::Half
+            } else {
+                Kind::Float
+            };
             let r = spec.resolution as i64;
             for &bs in &self.batch_sizes {
                 let mut s = ctx.rng.child(&format!("{}/input/{bs}", m.name));
@@ -250,7 +265,7 @@ impl LatencyExp {
                 let v: Vec<f32> = (0..n).map(|_| s.normal() as f32).collect();
                 let x = Tensor::from_slice(&v)
                     .view([bs as i64, 3, r, r])
-                    .to_kind(Kind::Float)
+                    .to_kind(kind)
                     .to_device(device);
                 let t = time_forward(&net, &x, self.warmup, self.repeats, device);
                 let med = quantile(&t, 0.5);
