@@ -9,6 +9,9 @@
 //!
 //! - [`btrnn_train`]: the `btrnn-train` driver (LSTM / TT-LSTM / BT-LSTM
 //!   trained on clips, accuracy and loss against epochs);
+//! - [`gpunet_latency`]: the `gpunet-latency` driver (inference latency of
+//!   the published GPUNet models, rank-correlated with the published
+//!   TensorRT latencies; a measurement, never snapshot-tested);
 //! - [`bench`]: forward + backward timings of the BT-LSTM against the dense
 //!   LSTM at the paper's UCF11 shapes.
 //!
@@ -30,6 +33,7 @@
 
 pub mod bench;
 pub mod btrnn_train;
+pub mod gpunet_latency;
 
 use xtask::drivers::Registry;
 
@@ -38,7 +42,7 @@ use xtask::drivers::Registry;
 /// (method, seed) instead).
 pub fn registry() -> Registry {
     tch::set_num_threads(1);
-    Registry::builtin().with(vec![btrnn_train::driver()])
+    Registry::builtin().with(vec![btrnn_train::driver(), gpunet_latency::driver()])
 }
 
 /// `cpu` or `cuda` (the first GPU), with a clear error when CUDA is missing.

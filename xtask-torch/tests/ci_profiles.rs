@@ -5,6 +5,9 @@
 use xtask::cli::{ci_summary_with, fresh_test_dir};
 use xtask::{config, drivers, runner};
 
+/// Drivers whose results are measurements (times), never snapshot-tested.
+const MEASUREMENTS: &[&str] = &["gpunet-latency"];
+
 #[test]
 fn torch_experiments_ci_profiles_match_their_snapshots() {
     let registry = xtask_torch::registry();
@@ -18,6 +21,10 @@ fn torch_experiments_ci_profiles_match_their_snapshots() {
             continue;
         }
         let id = loaded.exp.id.clone();
+        if MEASUREMENTS.contains(&loaded.exp.driver.as_str()) {
+            // Measured latencies differ from run to run: no snapshot (tested below).
+            continue;
+        }
         if loaded.exp.problem.get("data").and_then(|v| v.as_str()) == Some("ucf11") {
             // Needs the user's UCF11 data; its missing-data error is tested below.
             continue;
@@ -75,4 +82,31 @@ fn xtask_lists_exactly_the_drivers_this_binary_adds() {
         .filter(|n| !builtin.contains(n))
         .collect();
     assert_eq!(added, drivers::TORCH_DRIVERS);
+}
+
+#[test]
+fn gpunet_latency_ci_measures_every_model_and_batch() {
+    let root = xtask::workspace_root();
+    let loaded = config::find(&root, "gpunet-latency").unwrap();
+    let opts = runner::Options {
+        profile: "ci".into(),
+        out: Some(fresh_test_dir("gpunet-latency")),
+        progress: false,
+        drivers: xtask_torch::registry(),
+        ..Default::default()
+    };
+    let profile = loaded.with_profile("ci").unwrap();
+    let models = profile.exp.problem["models"].as_array().unwrap().len();
+    let batches = profile.exp.problem["batch_sizes"].as_array().unwrap().len();
+    let out = runner::reproduce(&root, loaded, &opts).unwrap();
+    assert_eq!(out.records.len(), 1);
+    let r = &out.records[0].1[0];
+    let table = r.table.as_ref().unwrap();
+    assert_eq!(table.rows.len(), models * batches);
+    for row in &table.rows {
+        let med: f64 = row[4].parse().unwrap();
+        assert!(med > 0.0 && med.is_finite(), "{row:?}");
+    }
+    let rho = r.scalars["spearman_b1_vs_reference"];
+    assert!((-1.0..=1.0).contains(&rho), "{rho}");
 }

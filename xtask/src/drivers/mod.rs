@@ -13,6 +13,7 @@ use std::path::Path;
 
 pub mod btrnn;
 mod fewshot;
+pub mod gpunet;
 mod lamcts;
 mod lamoo;
 mod tabular_nas;
@@ -117,7 +118,7 @@ impl std::fmt::Debug for Driver {
 /// [`crate::torch`]). Why a list here: xtask must know, without linking
 /// libtorch, which experiments to hand over; `xtask-torch`'s tests check
 /// that this list equals the drivers it provides.
-pub const TORCH_DRIVERS: &[&str] = &["btrnn-train"];
+pub const TORCH_DRIVERS: &[&str] = &["btrnn-train", "gpunet-latency"];
 
 /// The drivers one binary has: xtask's own ([`Registry::builtin`]), plus,
 /// in `xtask-torch`, the ones that train networks. Passed by value; no
@@ -144,6 +145,7 @@ impl Registry {
                 tabular_nas::driver(),
                 lamoo::driver(),
                 btrnn::params_driver(),
+                gpunet::models_driver(),
             ],
         }
     }
