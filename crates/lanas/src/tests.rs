@@ -292,3 +292,39 @@ fn warm_adam_lanas_runs_to_the_optimum_deterministically() {
     assert_eq!(a.sampled, b.sampled);
     assert!(a.len() <= 300);
 }
+
+#[test]
+fn warm_adam_gradient_from_sufficient_statistics_matches_the_direct_one() {
+    let mut rng = Stream::root("suff");
+    let xs: Vec<Vec<f64>> = (0..50)
+        .map(|_| (0..6).map(|_| f64::from(rng.below(2) as u8)).collect())
+        .collect();
+    let ys: Vec<f64> = xs.iter().map(|x| 0.5 + 0.1 * x[0] - 0.2 * x[3]).collect();
+    let init = WarmAdam::init(6, &mut Stream::root("init"));
+    let mut fast = init.clone();
+    fast.train(&rows(&xs), &ys, 1e-2, 200);
+    // The direct full-batch gradient, step by step.
+    let mut p = init.p.clone();
+    let (mut m, mut v) = (vec![0.0; 7], vec![0.0; 7]);
+    for t in 1..=200 {
+        let mut g = vec![0.0; 7];
+        for (x, &y) in xs.iter().zip(&ys) {
+            let e = 2.0 * (p[6] + (0..6).map(|k| p[k] * x[k]).sum::<f64>() - y) / 50.0;
+            (0..6).for_each(|k| g[k] += e * x[k]);
+            g[6] += e;
+        }
+        let norm = g.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if 5.0 / (norm + 1e-6) < 1.0 {
+            g.iter_mut().for_each(|a| *a *= 5.0 / (norm + 1e-6));
+        }
+        let (c1, c2) = (1.0 - 0.9f64.powi(t), 1.0 - 0.999f64.powi(t));
+        for k in 0..7 {
+            m[k] = 0.9 * m[k] + 0.1 * g[k];
+            v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k];
+            p[k] -= (1e-2 / c1) * m[k] / (v[k].sqrt() / c2.sqrt() + 1e-8);
+        }
+    }
+    for (a, b) in fast.p.iter().zip(&p) {
+        assert!((a - b).abs() < 1e-9, "{a} {b}");
+    }
+}

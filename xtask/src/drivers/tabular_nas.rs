@@ -385,8 +385,11 @@ impl Prepared for Search {
     /// come from the ask's child streams (`"init"`, `("select", k)`,
     /// `("propose", k)`) and whose initial design is one batch; before, every
     /// draw came from the run's stream itself.
+    /// LaNAS with the authors' Adam (`fit = "authors-adam"`): revision 2,
+    /// its gradient from sufficient statistics (the same up to rounding).
     fn revision(&self, method: usize) -> u32 {
-        match self.methods[method] {
+        match &self.methods[method] {
+            Algo::Lanas(cfg) if matches!(cfg.fit, Fit::WarmAdam { .. }) => 2,
             Algo::Lanas(_) => 1,
             _ => 0,
         }
