@@ -135,17 +135,21 @@ pub fn mean_return(a: &Answer) -> f64 {
 pub struct EnvProblem {
     task: Task,
     seeds: Vec<u64>,
+    max_steps: Option<usize>,
     space: BoxSpace,
     worker: Mutex<Lease>,
     error: Mutex<Option<Error>>,
 }
 
 impl EnvProblem {
-    pub fn new(task: Task, seeds: Vec<u64>, worker: Lease) -> Self {
+    /// `max_steps` caps each rollout below the environment's own time limit
+    /// (short rollouts for tests and `ci` profiles).
+    pub fn new(task: Task, seeds: Vec<u64>, max_steps: Option<usize>, worker: Lease) -> Self {
         Self {
             space: task.space(),
             task,
             seeds,
+            max_steps,
             worker: Mutex::new(worker),
             error: Mutex::new(None),
         }
@@ -157,7 +161,8 @@ impl EnvProblem {
 
     /// The mean return of the policy `x` over the reset seeds.
     pub fn try_evaluate(&self, x: &[f64]) -> Result<f64, Error> {
-        let req = self.task.request(x, &self.seeds);
+        let mut req = self.task.request(x, &self.seeds);
+        req.max_steps = self.max_steps;
         let answer = self
             .worker
             .lock()
