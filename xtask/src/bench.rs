@@ -195,8 +195,8 @@ where
 /// in the worker process, not in this thread.
 fn env_request(max_steps: Option<usize>) -> Box<dyn FnMut()> {
     crate::envs::ensure().expect("the simulators' venv (cargo xtask setup)");
-    let pool = envbridge::pool(std::time::Duration::from_secs(600))
-        .expect("a pool of simulator workers");
+    let pool =
+        envbridge::pool(std::time::Duration::from_secs(600)).expect("a pool of simulator workers");
     let task = envbridge::Task::parse("swimmer").expect("a task");
     let x: Vec<f64> = points(1, task.dim, "bench-env")[0]
         .iter()
