@@ -14,6 +14,13 @@ fn every_experiment_ci_profile_matches_its_snapshot() {
         "no experiment configs found under {}",
         root.display()
     );
+    if all.iter().any(xtask::drivers::needs_envs) {
+        // The environment experiments run real simulators: CI installs their
+        // venv (`cargo xtask test` runs the set-up first).
+        if let Err(e) = envbridge::python() {
+            panic!("the environment experiments' ci profiles need the simulators' Python: {e}");
+        }
+    }
     for loaded in all {
         if xtask::drivers::needs_torch(&loaded) {
             // Trains networks with libtorch: snapshot-tested in xtask-torch/tests.

@@ -188,8 +188,42 @@ where
     })
 }
 
+/// One request to a simulator worker, repeated: a Swimmer evaluation (3
+/// rollouts of 1,000 steps whatever the policy, so every call is the same
+/// work), or with `max_steps = Some(1)` the protocol's round trip (a reset
+/// and one step per rollout). Wall-clock is what counts here: the work runs
+/// in the worker process, not in this thread.
+fn env_request(max_steps: Option<usize>) -> Box<dyn FnMut()> {
+    crate::envs::ensure().expect("the simulators' venv (cargo xtask setup)");
+    let pool =
+        envbridge::pool(std::time::Duration::from_secs(600)).expect("a pool of simulator workers");
+    let task = envbridge::Task::parse("swimmer").expect("a task");
+    let x: Vec<f64> = points(1, task.dim, "bench-env")[0]
+        .iter()
+        .map(|u| task.lower + (task.upper - task.lower) * u)
+        .collect();
+    let mut req = task.request(&x, &[1, 2, 3]);
+    req.max_steps = max_steps;
+    let mut worker = pool.lease().expect("a worker");
+    Box::new(move || {
+        std::hint::black_box(worker.request(&req).expect("an answer"));
+    })
+}
+
 pub fn all() -> Vec<Bench> {
     vec![
+        Bench {
+            name: "env-swimmer-eval",
+            about: "one LA-MCTS Swimmer evaluation through envbridge (3 rollouts x 1,000 steps, gymnasium 1.4.0 / MuJoCo 4.0.1; wall-clock, the worker's time)",
+            run: Box::new(|| env_request(None)),
+            per: 1,
+        },
+        Bench {
+            name: "env-roundtrip",
+            about: "one envbridge request of 3 rollouts x 1 step (JSON round trip + 3 resets + 3 steps)",
+            run: Box::new(|| env_request(Some(1))),
+            per: 1,
+        },
         Bench {
             name: "qehvi-bc-50",
             about: "one qEHVI batch (q 5, 128 MC, 20 restarts, 1,024 raw), BraninCurrin (2 obj), 50 evaluations (BoTorch 0.18: 16.9 s/batch median over 10-100; target >= 10x faster)",

@@ -25,6 +25,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod drivers;
+pub mod envs;
 pub mod plan;
 pub mod report;
 pub mod runner;

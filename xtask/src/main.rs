@@ -27,7 +27,8 @@ enum Cmd {
     /// Run an experiment (resuming finished runs) and compare with the paper.
     Reproduce(ReproduceArgs),
     /// Find or install libtorch 2.11.0 for the crates that train networks
-    /// (reused when present; `LIBTORCH` overrides).
+    /// (reused when present; `LIBTORCH` overrides) and the simulators'
+    /// Python venv (gymnasium MuJoCo / Box2D; `SPACEPART_PYTHON` overrides).
     Setup {
         /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH.
         #[arg(long)]
@@ -127,21 +128,37 @@ fn real_main() -> Result<()> {
         }
         Cmd::Setup { print_env } => {
             let lt = xtask::torch::ensure()?;
+            let python = xtask::envs::ensure()?;
             if print_env {
                 for (k, v) in lt.env() {
                     println!("export {k}='{v}'");
                 }
+                println!("export {}='{}'", envbridge::PYTHON_VAR, python.display());
             }
         }
         Cmd::Test { args } => xtask::torch::test(&root, &args)?,
-        Cmd::RunJob(args) => match args.torch_config(&root)? {
-            Some(l) => {
-                // Trains networks: the libtorch binary runs the job.
-                let cuda = l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
-                xtask::torch::run_torch_binary(&root, &args.forward(), cuda)?;
+        Cmd::RunJob(args) => {
+            // Simulator experiments need the venv (made on first use), also
+            // in a cluster task.
+            let id = match (&args.id, &args.manifest) {
+                (Some(id), _) => Some(id.clone()),
+                (None, Some(m)) => Some(xtask::backend::slurm::Manifest::read(m)?.experiment),
+                _ => None,
+            };
+            if let Some(id) = id {
+                if drivers::needs_envs(&config::find(&root, &id)?) {
+                    xtask::envs::ensure()?;
+                }
             }
-            None => args.run(&root, &drivers::Registry::builtin())?,
-        },
+            match args.torch_config(&root)? {
+                Some(l) => {
+                    // Trains networks: the libtorch binary runs the job.
+                    let cuda = l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
+                    xtask::torch::run_torch_binary(&root, &args.forward(), cuda)?;
+                }
+                None => args.run(&root, &drivers::Registry::builtin())?,
+            }
+        }
         Cmd::VerifyResults { write } => {
             let mut bad = 0;
             for (id, v) in
@@ -253,6 +270,10 @@ fn real_main() -> Result<()> {
                             || l.exp.problem.get("device").and_then(|v| v.as_str()) == Some("cuda");
                         xtask::torch::run_torch_binary(&root, &fwd, cuda)?;
                         continue;
+                    }
+                    if drivers::needs_envs(l) {
+                        // Simulators: the venv is made on first use.
+                        xtask::envs::ensure()?;
                     }
                     counts += cli::reproduce_and_report(&root, l.clone(), pass, out, &registry)?;
                 }

@@ -65,16 +65,10 @@ impl Libtorch {
     }
 }
 
-/// The cache folder for installs (outside any checkout).
+/// The cache folder for installs (outside any checkout; shared with the
+/// simulators' venv).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SPACEPART_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("spacepart");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    PathBuf::from(home).join(".cache").join("spacepart")
+    envbridge::cache_dir()
 }
 
 /// The version of the libtorch (or Python torch package) in `root`.
@@ -148,7 +142,7 @@ fn python_torch() -> Option<PathBuf> {
     (matches(&version) && dir.join("lib").is_dir()).then_some(dir)
 }
 
-fn dir_size(p: &Path) -> u64 {
+pub(crate) fn dir_size(p: &Path) -> u64 {
     let Ok(meta) = std::fs::symlink_metadata(p) else {
         return 0;
     };
@@ -161,7 +155,7 @@ fn dir_size(p: &Path) -> u64 {
     }
 }
 
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {what} ({cmd:?})"))?;
@@ -253,6 +247,8 @@ pub fn cargo() -> Command {
 /// `cargo xtask test`: set up libtorch, then the workspace's tests with it.
 pub fn test(root: &Path, extra: &[String]) -> Result<()> {
     let lt = ensure()?;
+    // The environment experiments' snapshots and the bridge's tests need it.
+    crate::envs::ensure()?;
     // `-p <crate>` narrows the run; otherwise the whole workspace.
     let narrowed = extra
         .iter()

@@ -10,6 +10,7 @@ use searchkit::functions::{Synthetic, SYNTHETIC_NAMES};
 use searchkit::learn::{Gamma, KernelKind};
 use searchkit::optimizer::{run, Optimizer};
 use searchkit::problem::{Problem, Sense};
+use searchkit::space::BoxSpace;
 
 pub fn driver() -> Driver {
     Driver {
@@ -22,7 +23,7 @@ pub fn driver() -> Driver {
 }
 
 #[derive(Debug, Clone)]
-enum Algo {
+pub(super) enum Algo {
     LaMcts {
         config: LaMctsConfig,
         sampler: SamplerKind,
@@ -60,6 +61,17 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         bail!(l.err("problem.dim", format!("{dim}: at most 1000 dimensions")));
     }
     Synthetic::parse(&function, dim).map_err(|e| l.err("problem", e))?;
+    let methods = parse_methods(l)?;
+    Ok(Box::new(Synth {
+        function,
+        dim,
+        methods,
+    }))
+}
+
+/// Each method's algorithm and parameters (the same for every LA-MCTS
+/// experiment: synthetic functions and environments).
+pub(super) fn parse_methods(l: &Loaded) -> Result<Vec<Algo>> {
     let mut methods = vec![];
     for (i, m) in l.exp.methods.iter().enumerate() {
         let key = format!("methods[{i}].params");
@@ -144,29 +156,23 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         p.finish()?;
         methods.push(algo);
     }
-    Ok(Box::new(Synth {
-        function,
-        dim,
-        methods,
-    }))
+    Ok(methods)
 }
 
-impl Prepared for Synth {
+impl Algo {
     /// LA-MCTS revision 1: the in-region candidates are drawn by visiting
     /// the boxes' points in random order (`region_sobol_samples`), which
     /// changed the random draws of LA-MCTS-BO and LA-MCTS-TuRBO.
-    fn revision(&self, method: usize) -> u32 {
-        match self.methods[method] {
+    pub(super) fn revision(&self) -> u32 {
+        match self {
             Algo::LaMcts { .. } => 1,
             _ => 0,
         }
     }
 
-    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
-        let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
-        let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
-        let space = problem.space().clone();
-        let mut opt: Box<dyn Optimizer<Vec<f64>>> = match &self.methods[method] {
+    /// The optimiser over `space`.
+    pub(super) fn build(&self, space: BoxSpace) -> Result<Box<dyn Optimizer<Vec<f64>>>> {
+        Ok(match self {
             Algo::LaMcts {
                 config,
                 sampler,
@@ -187,44 +193,66 @@ impl Prepared for Synth {
             }
             Algo::CmaEs { sigma0, popsize } => Box::new(CmaEs::new(space, None, *sigma0, *popsize)),
             Algo::Random => Box::new(RandomSearch::new(space, 1)),
-        };
+        })
+    }
+}
+
+impl Prepared for Synth {
+    fn revision(&self, method: usize) -> u32 {
+        self.methods[method].revision()
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
+        let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
+        let space = problem.space().clone();
+        let mut opt = self.methods[method].build(space)?;
         let trace = run(&problem, &mut opt, budget, &mut rng, &mut []);
         // The curve is the best raw f so far (minimised problems: lower is better).
         let minimise = problem.senses()[0] == Sense::Minimize;
-        let mut best = if minimise {
-            f64::INFINITY
-        } else {
-            f64::NEG_INFINITY
-        };
-        let mut curve = Vec::with_capacity(trace.len());
-        let mut rows = Vec::with_capacity(trace.len());
-        for e in &trace.entries {
-            let f = e.raw[0];
-            best = if minimise { best.min(f) } else { best.max(f) };
-            curve.push(best);
-            rows.push(vec![
-                e.eval.to_string(),
-                f.to_string(),
-                best.to_string(),
-                e.x.iter()
-                    .map(|v| format!("{v:.6}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ]);
-        }
-        let mut out = RunOutput {
-            curve,
-            ..Default::default()
-        };
+        let (mut out, best) = best_so_far(trace.entries.iter().map(|e| (&e.x, e.raw[0])), minimise);
         out.scalars.insert("final_best_f".into(), best);
         if let Some(opt_v) = problem.optimum() {
             out.scalars
                 .insert("final_regret".into(), (best - opt_v).abs());
         }
-        out.table = Some(Table {
-            header: ["eval", "f", "best_f", "x"].map(String::from).to_vec(),
-            rows,
-        });
         Ok(out)
     }
+}
+
+/// The best-so-far curve of evaluated points `(x, f)` in order, with a table
+/// row per evaluation, and the final best.
+pub(super) fn best_so_far<'a>(
+    points: impl ExactSizeIterator<Item = (&'a Vec<f64>, f64)>,
+    minimise: bool,
+) -> (RunOutput, f64) {
+    let mut best = if minimise {
+        f64::INFINITY
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mut curve = Vec::with_capacity(points.len());
+    let mut rows = Vec::with_capacity(points.len());
+    for (i, (x, f)) in points.enumerate() {
+        best = if minimise { best.min(f) } else { best.max(f) };
+        curve.push(best);
+        rows.push(vec![
+            (i + 1).to_string(),
+            f.to_string(),
+            best.to_string(),
+            x.iter()
+                .map(|v| format!("{v:.6}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    let out = RunOutput {
+        curve,
+        table: Some(Table {
+            header: ["eval", "f", "best_f", "x"].map(String::from).to_vec(),
+            rows,
+        }),
+        ..Default::default()
+    };
+    (out, best)
 }

@@ -15,6 +15,7 @@ pub mod btrnn;
 mod fewshot;
 pub mod gpunet;
 mod lamcts;
+mod lamcts_env;
 mod lamoo;
 mod tabular_nas;
 
@@ -142,6 +143,7 @@ impl Registry {
                 fewshot::rank_driver(),
                 fewshot::search_driver(),
                 lamcts::driver(),
+                lamcts_env::driver(),
                 tabular_nas::driver(),
                 lamoo::driver(),
                 btrnn::params_driver(),
@@ -175,6 +177,15 @@ impl Registry {
     pub fn prepare(&self, l: &Loaded) -> Result<Box<dyn Prepared>> {
         prepare_with(&self.drivers, l)
     }
+}
+
+/// Drivers whose runs need the simulators' Python venv (`envbridge`);
+/// `reproduce` and `run-job` set it up first ([`crate::envs::ensure`]).
+pub const ENV_DRIVERS: &[&str] = &["lamcts-env"];
+
+/// Whether the experiment's runs need the simulators' Python venv.
+pub fn needs_envs(l: &Loaded) -> bool {
+    ENV_DRIVERS.contains(&l.exp.driver.as_str())
 }
 
 /// Whether the experiment's driver needs libtorch (xtask's own registry).
