@@ -307,7 +307,7 @@ fn warm_adam_gradient_from_sufficient_statistics_matches_the_direct_one() {
     let mut p = init.p.clone();
     let (mut m, mut v) = (vec![0.0; 7], vec![0.0; 7]);
     for t in 1..=200 {
-        let mut g = vec![0.0; 7];
+        let mut g = [0.0; 7];
         for (x, &y) in xs.iter().zip(&ys) {
             let e = 2.0 * (p[6] + (0..6).map(|k| p[k] * x[k]).sum::<f64>() - y) / 50.0;
             (0..6).for_each(|k| g[k] += e * x[k]);
