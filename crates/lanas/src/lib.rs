@@ -68,7 +68,7 @@ use std::sync::Arc;
 
 use searchkit::linalg::symmetric_eigen;
 use searchkit::nasbench::nb101::{Nb101Cell, Op};
-use searchkit::nasbench::tabular::{TableProblem, TableSpace, Tabular};
+use searchkit::nasbench::tabular::{TableProblem, TableSpace};
 use searchkit::partition::{
     Backprop, Boundary, Cp, FromLabeller, Growth, InitialDesign, Labeller, LeafContext,
     LeafSampler, MeanValue, NodeScore, PartitionSearch, Partitioner, Preset, RegionSampling,
@@ -359,12 +359,17 @@ impl Labeller for LinearLabeller {
 
     /// [`Fit::WarmAdam`]: the node's model (created now if it has none)
     /// thresholded at 0; otherwise everything goes to the good child.
-    fn empty_boundary(&self, node: usize, rng: &mut Stream) -> Option<Arc<dyn Boundary>> {
+    fn empty_boundary(
+        &self,
+        node: usize,
+        data: &Samples,
+        rng: &mut Stream,
+    ) -> Option<Arc<dyn Boundary>> {
         let Fit::WarmAdam { .. } = self.fit else {
             return None;
         };
+        let d = data.xs.first()?.len();
         let mut models = self.models.0.lock().expect("no panics while held");
-        let d = models.values().next().map(|m| m.p.len() - 1)?;
         let state = models.entry(node).or_insert_with(|| WarmAdam::init(d, rng));
         Some(Arc::new(LinearBoundary {
             model: state.model(),
@@ -544,9 +549,9 @@ pub struct TableLeaves {
 
 impl TableLeaves {
     /// Route the table entries not in `told` to `tree`'s leaves.
-    pub fn route(tree: &Tree, tab: &Tabular, told: &[usize]) -> Self {
-        let mut sampled = vec![false; tab.len()];
-        told.iter().for_each(|&i| sampled[i] = true);
+    pub fn route(tree: &Tree, space: &TableSpace<'_>, told: &[usize]) -> Self {
+        let tab = space.table();
+        let sampled = space.told_mask(told);
         let mut entries = vec![vec![]; tree.len()];
         let mut x = vec![0.0; tab.dim()];
         for i in (0..tab.len()).filter(|&i| !sampled[i]) {
@@ -587,7 +592,7 @@ impl<'a> LeafSampler<TableSpace<'a>> for TableLeaves {
 
     fn propose(&mut self, ctx: &LeafContext<'_, TableSpace<'a>>, rng: &mut Stream) -> Vec<usize> {
         if ctx.generation != self.generation || self.entries.len() != ctx.tree.len() {
-            *self = Self::route(ctx.tree, ctx.space.table(), ctx.points);
+            *self = Self::route(ctx.tree, ctx.space, ctx.points);
             self.generation = ctx.generation;
         }
         (0..ctx.batch)

@@ -1,6 +1,7 @@
 use super::*;
 use searchkit::baselines::RandomSearch;
 use searchkit::nasbench::nb201::Metric;
+use searchkit::nasbench::tabular::Tabular;
 use searchkit::nasbench::tabular::{run_to_optimum, SampleLog, Source, TableProblem};
 use searchkit::partition::NodeStats;
 use searchkit::problem::Problem;

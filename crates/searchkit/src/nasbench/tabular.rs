@@ -407,6 +407,13 @@ impl<'a> TableSpace<'a> {
     pub fn table(&self) -> &'a Tabular {
         self.tab
     }
+
+    /// `mask[i]`: whether entry `i` is among `told`.
+    pub fn told_mask(&self, told: &[usize]) -> Vec<bool> {
+        let mut mask = vec![false; self.tab.len()];
+        told.iter().for_each(|&i| mask[i] = true);
+        mask
+    }
 }
 
 impl Space for TableSpace<'_> {
@@ -450,8 +457,7 @@ impl Domain for TableSpace<'_> {
         told: &[usize],
         rng: &mut Stream,
     ) -> Vec<usize> {
-        let mut taken = vec![false; self.tab.len()];
-        told.iter().for_each(|&i| taken[i] = true);
+        let mut taken = self.told_mask(told);
         let n = n.min(taken.iter().filter(|&&t| !t).count());
         let mut out = Vec::with_capacity(n);
         // Uniform draws until an untold entry comes up (the authors' loop).
@@ -475,8 +481,7 @@ impl Domain for TableSpace<'_> {
         _sampling: &RegionSampling,
         rng: &mut Stream,
     ) -> Vec<usize> {
-        let mut taken = vec![false; self.tab.len()];
-        told.iter().for_each(|&i| taken[i] = true);
+        let taken = self.told_mask(told);
         let untold: Vec<usize> = (0..self.tab.len()).filter(|&i| !taken[i]).collect();
         let inside: Vec<usize> = untold
             .iter()

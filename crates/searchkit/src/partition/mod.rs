@@ -175,9 +175,14 @@ pub trait Labeller: Send + Sync {
     }
 
     /// The boundary of node `node` of a complete tree ([`Growth::Complete`])
-    /// when it holds no samples; `None` (the default) sends every point to
-    /// its good child.
-    fn empty_boundary(&self, _node: usize, _rng: &mut Stream) -> Option<Arc<dyn Boundary>> {
+    /// when it holds none of `data`'s samples; `None` (the default) sends
+    /// every point to its good child.
+    fn empty_boundary(
+        &self,
+        _node: usize,
+        _data: &Samples,
+        _rng: &mut Stream,
+    ) -> Option<Arc<dyn Boundary>> {
         None
     }
 }

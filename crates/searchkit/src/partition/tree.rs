@@ -209,7 +209,7 @@ impl<L: Labeller, B: BoundaryLearner, S: NodeScore> Partitioner<L, B, S> {
         let complete = matches!(self.config.growth, Growth::Complete { .. });
         if idx.is_empty() {
             return complete.then(|| {
-                let b = self.labeller.empty_boundary(node, rng);
+                let b = self.labeller.empty_boundary(node, data, rng);
                 (b.unwrap_or_else(|| Arc::new(AllGood)), vec![], vec![])
             });
         }
