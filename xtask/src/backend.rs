@@ -77,6 +77,7 @@ pub fn run_job(plan: &Plan, job: &Job, device: Option<&str>) -> Result<RunRecord
         seed: job.seed,
         budget: job.budget,
         rng,
+        design: Stream::for_design(&job.experiment, job.seed),
         device,
     };
     let t0 = std::time::Instant::now();

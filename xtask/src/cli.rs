@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 pub struct ReproduceArgs {
     /// Experiment id (see `cargo xtask list`); `all` runs every one.
     pub id: String,
-    /// Budget and seeds: `full` (the paper's) or `ci` (minutes at most).
-    #[arg(long, default_value = "full")]
+    /// Budgets and seeds: `full` (the paper's), `ci` (minutes at most), or
+    /// another the config names; without it, the config's
+    /// `default_profile` (else `full`).
+    #[arg(long, default_value = "default")]
     pub profile: String,
     /// Run seeds 0..N instead of the profile's count.
     #[arg(long)]

@@ -30,6 +30,10 @@ pub struct Experiment {
     pub problem: toml::Table,
     /// Budgets and seeds per profile: `full` and `ci` are required.
     pub profiles: BTreeMap<String, Profile>,
+    /// The profile `reproduce` runs without `--profile` (default `full`):
+    /// a stated smaller one where the paper's full statistics take long.
+    #[serde(default)]
+    pub default_profile: Option<String>,
     /// Methods compared.
     pub methods: Vec<Method>,
     /// How the report and figure are drawn.
@@ -118,6 +122,24 @@ pub struct Report {
     /// Whether a higher curve is better (default true).
     #[serde(default)]
     pub higher_is_better: Option<bool>,
+    /// Sample-efficiency ratios over a grid of curve levels, each with a
+    /// paired bootstrap interval (a table and `ratio-<n>.svg`).
+    #[serde(default)]
+    pub ratio_curves: Vec<RatioCurve>,
+}
+
+/// `samples(numerator) / samples(denominator)` to reach each of `levels`
+/// (a run that never reaches a level counts as the budget and is counted
+/// as censored).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatioCurve {
+    pub numerator: String,
+    pub denominator: String,
+    pub levels: Vec<f64>,
+    /// The per-method statistic over seeds whose ratio is taken.
+    #[serde(default)]
+    pub statistic: Statistic,
 }
 
 /// A reported claim of the paper.
@@ -171,6 +193,10 @@ pub enum Claim {
         metric: MetricRef,
         #[serde(default = "yes")]
         higher_is_better: bool,
+        /// A confidence interval of each adjacent pair's mean difference;
+        /// with one, the verdict can be "inconclusive".
+        #[serde(default)]
+        interval: Option<Interval>,
     },
     /// A claim that cannot be checked here, and why.
     Unchecked {
@@ -190,7 +216,10 @@ fn yes() -> bool {
 pub struct MetricRef {
     /// `curve` (mean curve value at `at`, or at the profile's final budget
     /// when `at` is absent), `samples_to_reach` (evaluations
-    /// until the per-run curve reaches `target`, mean over seeds), or the name
+    /// until the per-run curve reaches `target`, mean over seeds),
+    /// `samples_to_match` (ratio claims only: the numerator's `at` (default
+    /// the budget) over the evaluations the denominator needs to reach the
+    /// numerator's curve value there, seed by seed), or the name
     /// of a per-run scalar the driver records (mean over seeds).
     pub metric: String,
     #[serde(default)]
@@ -329,6 +358,22 @@ pub fn load(path: &Path) -> Result<Loaded> {
             ));
         }
     }
+    if let Some(d) = &l.exp.default_profile {
+        if !l.exp.profiles.contains_key(d) {
+            bail!(l.err(
+                "default_profile",
+                format!(
+                    "no profile `{d}` under key `profiles`; valid choices: {}",
+                    l.exp
+                        .profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            ));
+        }
+    }
     for (name, p) in &l.exp.profiles {
         if p.seeds == 0 || p.budget == 0 {
             bail!(l.err(
@@ -404,6 +449,12 @@ pub fn load(path: &Path) -> Result<Loaded> {
             Claim::Unchecked { .. } => None,
         };
         if let Some(m) = mref {
+            if m.metric == "samples_to_match" && !matches!(c, Claim::Ratio { .. }) {
+                bail!(l.err(
+                    &format!("claims[{i}].metric"),
+                    "`samples_to_match` is a ratio claim's metric (numerator: the baseline)"
+                ));
+            }
             if m.metric == "samples_to_reach" && m.target.is_none() {
                 bail!(l.err(
                     &format!("claims[{i}].target"),
@@ -473,6 +524,29 @@ fn check_report(l: &Loaded) -> Result<()> {
     }
     if r.checkpoints.contains(&0) {
         bail!(l.err("report.checkpoints", "evaluation counts: 1 or more each"));
+    }
+    let names: Vec<&str> = l.exp.methods.iter().map(|m| m.name.as_str()).collect();
+    for (i, rc) in r.ratio_curves.iter().enumerate() {
+        for (key, m) in [
+            ("numerator", &rc.numerator),
+            ("denominator", &rc.denominator),
+        ] {
+            if !names.contains(&m.as_str()) {
+                bail!(l.err(
+                    &format!("report.ratio_curves[{i}].{key}"),
+                    format!("unknown method `{m}`; valid choices: {}", names.join(", "))
+                ));
+            }
+        }
+        if rc.levels.is_empty() {
+            bail!(l.err(
+                &format!("report.ratio_curves[{i}].levels"),
+                "needs at least one level"
+            ));
+        }
+        for v in &rc.levels {
+            finite(l, &format!("report.ratio_curves[{i}].levels"), *v)?;
+        }
     }
     Ok(())
 }

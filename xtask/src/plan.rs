@@ -240,8 +240,18 @@ pub fn legacy_fingerprint(l: &Loaded, method: usize, budget: usize, revision: u3
 /// Resolves the profile and the options into a plan; fails, before any
 /// compute, on anything that would fail later.
 pub fn plan(root: &Path, loaded: Loaded, opts: &Options) -> Result<Plan> {
-    let profile = loaded.profile(&opts.profile)?.clone();
-    let mut loaded = loaded.with_profile(&opts.profile)?;
+    // `default`: the config's `default_profile` (a smaller main-job profile
+    // where the paper's budget takes long), else `full`.
+    let pname = match opts.profile.as_str() {
+        "default" => loaded
+            .exp
+            .default_profile
+            .clone()
+            .unwrap_or_else(|| "full".into()),
+        p => p.to_string(),
+    };
+    let profile = loaded.profile(&pname)?.clone();
+    let mut loaded = loaded.with_profile(&pname)?;
     if let Some(names) = &opts.methods {
         select_methods(&mut loaded, names)?;
     }
@@ -270,8 +280,8 @@ pub fn plan(root: &Path, loaded: Loaded, opts: &Options) -> Result<Plan> {
     let budget = opts.budget.unwrap_or(profile.budget);
     // A budget override never writes over the profile's own results.
     let folder = match opts.budget {
-        Some(b) if b != profile.budget => format!("{}-budget{b}", opts.profile),
-        _ => opts.profile.clone(),
+        Some(b) if b != profile.budget => format!("{pname}-budget{b}"),
+        _ => pname.clone(),
     };
     let out = opts
         .out
@@ -303,7 +313,7 @@ pub fn plan(root: &Path, loaded: Loaded, opts: &Options) -> Result<Plan> {
     }
     Ok(Plan {
         loaded,
-        profile: opts.profile.clone(),
+        profile: pname,
         budget,
         seeds,
         out,

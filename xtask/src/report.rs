@@ -97,6 +97,8 @@ pub struct Report {
     pub seeds: u64,
     pub methods: Vec<MethodSummary>,
     pub claims: Vec<ClaimRow>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ratio_curves: Vec<RatioCurveReport>,
 }
 
 fn higher_is_better(o: &Outcome) -> bool {
@@ -201,6 +203,74 @@ fn metric_values(
     }
 }
 
+/// Evaluations until `curve` reaches `level` (`None`: never).
+fn samples_to(curve: &[f64], level: f64, hib: bool) -> Option<usize> {
+    curve
+        .iter()
+        .position(|&v| if hib { v >= level } else { v <= level })
+        .map(|i| i + 1)
+}
+
+fn records_of<'a>(o: &'a Outcome, method: &str) -> Option<&'a [RunRecord]> {
+    o.records
+        .iter()
+        .find(|(n, _)| n == method)
+        .map(|(_, r)| r.as_slice())
+        .filter(|r| !r.is_empty())
+}
+
+/// `samples_to_match`: per seed both methods ran, the numerator's
+/// evaluation count `at` (default the budget) and the evaluations the
+/// denominator needs to reach the numerator's curve value there (the
+/// budget when it never does: censored, and said in the note).
+#[allow(clippy::type_complexity)]
+fn match_values(
+    o: &Outcome,
+    numerator: &str,
+    denominator: &str,
+    m: &MetricRef,
+) -> std::result::Result<(BTreeMap<u64, f64>, BTreeMap<u64, f64>, String), Missing> {
+    let at = m.at.unwrap_or(o.budget);
+    if at > o.budget {
+        return Err(Missing::Profile(format!(
+            "needs {at} evaluations; the `{}` profile runs {}",
+            o.profile, o.budget
+        )));
+    }
+    let (Some(a), Some(b)) = (records_of(o, numerator), records_of(o, denominator)) else {
+        return Err(Missing::Profile(
+            "a method of this claim was not in this run (`--methods`)".into(),
+        ));
+    };
+    let hib = higher_is_better(o);
+    let (mut na, mut nb, mut censored) = (BTreeMap::new(), BTreeMap::new(), 0);
+    for ra in a.iter().filter(|r| r.curve.len() >= at) {
+        let Some(rb) = b.iter().find(|r| r.seed == ra.seed) else {
+            continue;
+        };
+        let level = ra.curve[at - 1];
+        let n = samples_to(&rb.curve, level, hib).unwrap_or_else(|| {
+            censored += 1;
+            o.budget
+        });
+        na.insert(ra.seed, at as f64);
+        nb.insert(ra.seed, n as f64);
+    }
+    if na.is_empty() {
+        return Err(Missing::Other("no seed ran both methods".into()));
+    }
+    let note = if censored > 0 {
+        format!(
+            "{censored} of {} {denominator} runs never reached {numerator}'s value at {at} (counted as {}: censored, so the ratio is an upper bound)",
+            na.len(),
+            o.budget
+        )
+    } else {
+        String::new()
+    };
+    Ok((na, nb, note))
+}
+
 fn describe(m: &MetricRef) -> String {
     match m.metric.as_str() {
         "curve" => match m.at {
@@ -208,6 +278,10 @@ fn describe(m: &MetricRef) -> String {
             None => "at the final budget".into(),
         },
         "samples_to_reach" => format!("samples to reach {}", m.target.unwrap_or(f64::NAN)),
+        "samples_to_match" => format!(
+            "the numerator's evaluations ({}) over the denominator's samples to match its value there",
+            m.at.map_or("the budget".to_string(), |a| a.to_string())
+        ),
         s => s.to_string(),
     }
 }
@@ -337,10 +411,18 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
                 g(*reported),
                 tolerance
             );
-            let v = match (
-                metric_values(o, numerator, metric),
-                metric_values(o, denominator, metric),
-            ) {
+            let pair = if metric.metric == "samples_to_match" {
+                match_values(o, numerator, denominator, metric)
+                    .map(|(a, b, note)| ((a, String::new()), (b, note)))
+                    .map(|(x, y)| (Ok(x), Ok(y)))
+                    .unwrap_or_else(|e| (Err(e), Err(Missing::Other(String::new()))))
+            } else {
+                (
+                    metric_values(o, numerator, metric),
+                    metric_values(o, denominator, metric),
+                )
+            };
+            let v = match pair {
                 (Err(m), _) | (_, Err(m)) => m.verdict(),
                 (Ok((a, na)), Ok((b, nb))) => {
                     let stat = |v: &[f64]| statistic.of(v);
@@ -402,6 +484,25 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             methods,
             metric,
             higher_is_better,
+            interval: Some(Interval::PairedBootstrap),
+            ..
+        } => (
+            format!(
+                "{} ({}, {})",
+                methods.join(" > "),
+                describe(metric),
+                if *higher_is_better {
+                    "higher is better"
+                } else {
+                    "lower is better"
+                }
+            ),
+            ordering_with_intervals(o, methods, metric, *higher_is_better),
+        ),
+        Claim::Ordering {
+            methods,
+            metric,
+            higher_is_better,
             ..
         } => {
             let rep = format!(
@@ -456,6 +557,148 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
     }
 }
 
+/// An ordering checked pair by adjacent pair on the mean paired difference
+/// over seeds, each with a 95% paired bootstrap interval: it holds when
+/// every interval is on the claimed side, deviates when one is wholly on
+/// the other side, and is inconclusive otherwise.
+fn ordering_with_intervals(
+    o: &Outcome,
+    methods: &[String],
+    metric: &MetricRef,
+    hib: bool,
+) -> Verdict {
+    let vals: std::result::Result<Vec<BTreeMap<u64, f64>>, Missing> = methods
+        .iter()
+        .map(|m| metric_values(o, m, metric).map(|(v, _)| v))
+        .collect();
+    let vals = match vals {
+        Err(m) => return m.verdict(),
+        Ok(v) => v,
+    };
+    let (mut all_hold, mut any_deviates) = (true, false);
+    let mut parts = Vec::new();
+    for (w, names) in vals.windows(2).zip(methods.windows(2)) {
+        let (pa, pb): (Vec<f64>, Vec<f64>) = w[0]
+            .iter()
+            .filter_map(|(seed, &x)| w[1].get(seed).map(|&y| (x, y)))
+            .unzip();
+        // Oriented so that a positive difference means "as claimed".
+        let sign = if hib { 1.0 } else { -1.0 };
+        let diff = |x: &[f64], y: &[f64]| sign * (stats::mean(x) - stats::mean(y));
+        let point = diff(&pa, &pb);
+        let mut rng = searchkit::rng::Stream::root(&format!(
+            "{}/bootstrap/{}/{}/{}",
+            o.loaded.exp.id,
+            names[0],
+            names[1],
+            describe(metric)
+        ));
+        let ci = stats::paired_bootstrap(&pa, &pb, diff, BOOTSTRAP_RESAMPLES, 0.95, &mut rng);
+        let (lo, hi) = ci.unwrap_or((point, point));
+        all_hold &= lo > 0.0;
+        any_deviates |= hi < 0.0;
+        parts.push(format!(
+            "{} {} vs {} {}: difference {} in the claimed direction, 95% CI [{}, {}] over {} paired seeds",
+            names[0],
+            g(stats::mean(&pa)),
+            names[1],
+            g(stats::mean(&pb)),
+            g(point),
+            g(lo),
+            g(hi),
+            pa.len()
+        ));
+    }
+    let ours = parts.join("; ");
+    if any_deviates {
+        Verdict::Deviates { ours }
+    } else if all_hold {
+        Verdict::Holds { ours }
+    } else {
+        Verdict::Inconclusive { ours }
+    }
+}
+
+/// One level of a [`crate::config::RatioCurve`].
+#[derive(Clone, Debug, Serialize)]
+pub struct RatioPoint {
+    pub level: f64,
+    /// Runs (of each method) that reached the level within the budget.
+    pub reached: (usize, usize),
+    pub paired_seeds: usize,
+    pub ratio: f64,
+    pub ci: Option<(f64, f64)>,
+}
+
+/// A sample-efficiency ratio curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct RatioCurveReport {
+    pub numerator: String,
+    pub denominator: String,
+    pub statistic: Statistic,
+    pub points: Vec<RatioPoint>,
+}
+
+fn ratio_curves(o: &Outcome) -> Vec<RatioCurveReport> {
+    let hib = higher_is_better(o);
+    o.loaded
+        .exp
+        .report
+        .ratio_curves
+        .iter()
+        .filter_map(|rc| {
+            let a = records_of(o, &rc.numerator)?;
+            let b = records_of(o, &rc.denominator)?;
+            let points = rc
+                .levels
+                .iter()
+                .map(|&level| {
+                    let mut reached = (0, 0);
+                    let (pa, pb): (Vec<f64>, Vec<f64>) = a
+                        .iter()
+                        .filter_map(|ra| {
+                            let rb = b.iter().find(|r| r.seed == ra.seed)?;
+                            let n = |c: &[f64], hit: &mut usize| {
+                                samples_to(c, level, hib).map_or(o.budget as f64, |k| {
+                                    *hit += 1;
+                                    k as f64
+                                })
+                            };
+                            Some((n(&ra.curve, &mut reached.0), n(&rb.curve, &mut reached.1)))
+                        })
+                        .unzip();
+                    let st = |v: &[f64]| rc.statistic.of(v);
+                    let mut rng = searchkit::rng::Stream::root(&format!(
+                        "{}/ratio-curve/{}/{}/{level}",
+                        o.loaded.exp.id, rc.numerator, rc.denominator
+                    ));
+                    let ci = stats::paired_bootstrap(
+                        &pa,
+                        &pb,
+                        |x, y| st(x) / st(y),
+                        BOOTSTRAP_RESAMPLES,
+                        0.95,
+                        &mut rng,
+                    );
+                    RatioPoint {
+                        level,
+                        reached,
+                        paired_seeds: pa.len(),
+                        ratio: st(&pa) / st(&pb),
+                        ci,
+                    }
+                })
+                .collect();
+            Some(RatioCurveReport {
+                numerator: rc.numerator.clone(),
+                denominator: rc.denominator.clone(),
+                statistic: rc.statistic,
+                points,
+            })
+        })
+        .collect()
+}
+
 /// Build the report (no files written).
 pub fn build(o: &Outcome) -> Report {
     let grid = stats::eval_grid(o.budget);
@@ -504,6 +747,7 @@ pub fn build(o: &Outcome) -> Report {
         seeds: o.seeds,
         methods,
         claims,
+        ratio_curves: ratio_curves(o),
     }
 }
 
@@ -570,6 +814,40 @@ pub fn markdown(o: &Outcome, r: &Report) -> String {
                 c.reported,
                 c.verdict.ours(),
                 c.verdict.word()
+            );
+        }
+        s.push('\n');
+    }
+
+    for rc in &r.ratio_curves {
+        let _ = writeln!(
+            s,
+            "## Sample-efficiency ratio {} / {} by level ({} samples to reach it; a run that never does counts as the budget)\n",
+            rc.numerator,
+            rc.denominator,
+            match rc.statistic {
+                Statistic::Mean => "mean",
+                Statistic::Median => "median",
+            }
+        );
+        let _ = writeln!(
+            s,
+            "| level | ratio | 95% paired bootstrap CI | {} reached | {} reached |\n|---|---|---|---|---|",
+            rc.numerator, rc.denominator
+        );
+        for p in &rc.points {
+            let ci = p.ci.map_or("-".to_string(), |(lo, hi)| {
+                format!("[{}, {}]", g(lo), g(hi))
+            });
+            let _ = writeln!(
+                s,
+                "| {} | {} | {ci} | {}/{} | {}/{} |",
+                g(p.level),
+                g(p.ratio),
+                p.reached.0,
+                p.paired_seeds,
+                p.reached.1,
+                p.paired_seeds
             );
         }
         s.push('\n');
@@ -726,6 +1004,71 @@ fn figure(o: &Outcome, r: &Report) -> Option<String> {
     Some(svg::line_chart(&ax, &series, &markers))
 }
 
+fn ratio_figure(o: &Outcome, rc: &RatioCurveReport) -> String {
+    let xs: Vec<f64> = rc.points.iter().map(|p| p.level).collect();
+    let ys: Vec<f64> = rc.points.iter().map(|p| p.ratio).collect();
+    let lo = rc
+        .points
+        .iter()
+        .map(|p| p.ci.map_or(p.ratio, |c| c.0))
+        .collect();
+    let hi = rc
+        .points
+        .iter()
+        .map(|p| p.ci.map_or(p.ratio, |c| c.1))
+        .collect();
+    let ax = svg::Axes {
+        title: format!(
+            "{}: {} / {} samples to reach a level (95% CI)",
+            o.loaded.exp.id, rc.numerator, rc.denominator
+        ),
+        x_label: o
+            .loaded
+            .exp
+            .report
+            .y_label
+            .clone()
+            .unwrap_or_else(|| "level".into()),
+        y_label: "ratio of samples".into(),
+        log_x: false,
+        log_y: false,
+        y_min: None,
+        y_max: None,
+    };
+    let series = [svg::Series {
+        name: format!("{} / {}", rc.numerator, rc.denominator),
+        xs,
+        ys,
+        band: Some((lo, hi)),
+    }];
+    let markers = o
+        .loaded
+        .exp
+        .claims
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Ratio {
+                numerator,
+                denominator,
+                metric,
+                reported,
+                ..
+            } if *numerator == rc.numerator
+                && *denominator == rc.denominator
+                && metric.metric == "samples_to_reach" =>
+            {
+                Some(svg::Marker {
+                    x: metric.target?,
+                    y: *reported,
+                    label: "paper".into(),
+                })
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    svg::line_chart(&ax, &series, &markers)
+}
+
 /// A report file: its name in the results folder and its bytes.
 pub type Rendered = (String, Vec<u8>);
 
@@ -765,6 +1108,12 @@ pub fn render(o: &Outcome) -> Result<(Report, Vec<Rendered>)> {
         if let Some(svg) = figure(o, &r) {
             files.push(("figure.svg".to_string(), svg.into_bytes()));
         }
+    }
+    for (i, rc) in r.ratio_curves.iter().enumerate() {
+        files.push((
+            format!("ratio-{}.svg", i + 1),
+            ratio_figure(o, rc).into_bytes(),
+        ));
     }
     for f in o.prepared.extra_figures(&o.records)? {
         files.push((f.file, f.svg.into_bytes()));

@@ -91,13 +91,13 @@ mod tests;
 
 pub use partition::{selector, DominanceLabeller, HypervolumeScore};
 pub use sampler::{
-    cmaes_region, qehvi_region, random_region, BatchProposer, InRegion, ProposerRegion,
-    QehviProposer,
+    cmaes_region, cmaes_region_with, qehvi_region, random_region, BatchProposer, InRegion,
+    ProposerRegion, QehviProposer,
 };
 pub use searchkit::learn::{Gamma, KernelKind};
 pub use searchkit::partition::{
-    rank_by_point_hypervolume, CmaEsRegion, Cp, FreshCmaEs, LeafContext, LeafSampler, RandomRegion,
-    Selection, Ucb,
+    rank_by_point_hypervolume, CmaEsRegion, CmaTell, Cp, FreshCmaEs, LeafContext, LeafSampler,
+    RandomRegion, Selection, Ucb,
 };
 
 use searchkit::learn::SvcParams;

@@ -10,9 +10,12 @@
 //! [`BatchProposer`]; [`QehviProposer`] is core's qEHVI in that shape, and
 //! [`qehvi_region`] the ready-made LaMOO+qEHVI sampler.
 
-use searchkit::baselines::{propose_qehvi, QehviConfig};
-use searchkit::partition::{CmaEsRegion, FreshCmaEs, LeafContext, LeafSampler, RandomRegion};
+use searchkit::baselines::{propose_qehvi_with_stats, QehviConfig, QehviStats, StartRegion};
+use searchkit::partition::{
+    CmaEsRegion, CmaTell, FreshCmaEs, LeafContext, LeafSampler, RandomRegion, Region,
+};
 use searchkit::rng::Stream;
+use searchkit::space::BoxSpace;
 
 /// The code's `--sample_method random` (`propose_rand_samples_sobol`):
 /// rounds of 15,000 Latin-hypercube candidates filtered by the path, relaxed
@@ -32,13 +35,46 @@ pub fn cmaes_region(filter: bool) -> CmaEsRegion {
     })
 }
 
-/// A membership test on unit-cube points (the selected region).
-pub type InRegion<'a> = &'a dyn Fn(&[f64]) -> bool;
+/// [`cmaes_region`] as the code runs it on a given problem: `sigma_scale`
+/// (0.15 in `branincurrin/` and `LaMOO/`, 0.5 in `vehiclesafety/` and
+/// `nasbench/`) and the tell step ([`CmaTell::Authors`] is the code's).
+pub fn cmaes_region_with(filter: bool, sigma_scale: f64, tell: CmaTell) -> CmaEsRegion {
+    CmaEsRegion::fresh(FreshCmaEs {
+        filter,
+        sigma_scale,
+        tell,
+        ..FreshCmaEs::default()
+    })
+}
+
+/// The selected region on unit-cube points, as a path of tests that can be
+/// relaxed (see [`StartRegion`]); a plain `Fn(&[f64]) -> bool` is one too.
+pub type InRegion<'a> = &'a dyn StartRegion;
+
+/// A partition [`Region`] seen on unit-cube points of `space`.
+struct UnitRegion<'a> {
+    region: &'a Region,
+    space: &'a BoxSpace,
+}
+
+impl StartRegion for UnitRegion<'_> {
+    fn depth(&self) -> usize {
+        self.region.depth()
+    }
+    fn filter(&self, us: Vec<Vec<f64>>, k: usize) -> Vec<Vec<f64>> {
+        let xs: Vec<Vec<f64>> = us.iter().map(|u| self.space.from_unit(u)).collect();
+        let keep = self.region.truncated(k).contains_batch(&xs);
+        us.into_iter()
+            .zip(keep)
+            .filter_map(|(u, k)| k.then_some(u))
+            .collect()
+    }
+}
 
 /// A batch acquisition in the shape of core's qEHVI
 /// (`searchkit::baselines::propose_qehvi(xs_unit, ys, reference, q, config,
 /// region, rng)`): given every sample so far (`xs_unit` in the unit cube,
-/// `ys` maximised), the reference point and an optional region predicate on
+/// `ys` maximised), the reference point and an optional region on
 /// unit-cube points, return `q` unit-cube points.
 ///
 /// Any closure of that shape is a `BatchProposer`; a configured qEHVI plugs
@@ -56,6 +92,10 @@ pub trait BatchProposer: Send {
         region: Option<InRegion<'_>>,
         rng: &mut Stream,
     ) -> Vec<Vec<f64>>;
+    /// Counts for reports (see `Optimizer::diagnostics`).
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 impl<F> BatchProposer for F
@@ -101,7 +141,7 @@ where
 pub struct ProposerRegion<P: BatchProposer> {
     pub name: String,
     pub proposer: P,
-    /// Pass the region predicate (LaMOO) or not (plain qEHVI over the box).
+    /// Pass the region (LaMOO) or not (plain qEHVI over the box).
     pub constrain: bool,
 }
 
@@ -160,9 +200,11 @@ impl<P: BatchProposer> LeafSampler for ProposerRegion<P> {
         };
         let space = ctx.space;
         let xs_unit: Vec<Vec<f64>> = ctx.samples.xs.iter().map(|x| space.to_unit(x)).collect();
-        let region = ctx.region;
-        let inside = move |u: &[f64]| region.contains(&space.from_unit(u));
-        let predicate: Option<InRegion<'_>> = if self.constrain && region.depth() > 0 {
+        let inside = UnitRegion {
+            region: ctx.region,
+            space,
+        };
+        let predicate: Option<InRegion<'_>> = if self.constrain && ctx.region.depth() > 0 {
             Some(&inside)
         } else {
             None
@@ -183,6 +225,10 @@ impl<P: BatchProposer> LeafSampler for ProposerRegion<P> {
             })
             .collect()
     }
+
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.proposer.diagnostics()
+    }
 }
 
 /// Core's qEHVI ([`propose_qehvi`]) as a [`BatchProposer`]: every call refits
@@ -191,16 +237,18 @@ impl<P: BatchProposer> LeafSampler for ProposerRegion<P> {
 /// normal base samples, `q` points sequentially, 20 L-BFGS restarts chosen
 /// from 1,024 raw candidates; [`QehviConfig`]'s defaults).
 ///
-/// With a region, only the raw candidates, and so the restarts, lie in the
-/// region (the candidates are in-region Sobol points; the restarts are drawn
-/// from them uniformly as the authors' `gen_batch_initial_conditions` does,
-/// unless [`QehviConfig::score_region_starts`]); the L-BFGS runs then move
-/// freely over the unit cube, so a proposal may leave the region. This is
-/// what the authors' code does (`botorch_lamcts/.../initializers.py`): the
-/// region only steers where the acquisition optimiser starts.
+/// With a region, only the restarts come from the region (by default the
+/// authors' pool: Latin-hypercube points filtered by the path, relaxed until
+/// 1,024 are found, 20 drawn with replacement; see
+/// [`QehviConfig::region_starts`]); the L-BFGS runs then move freely over
+/// the unit cube, so a proposal may leave the region. This is what the
+/// authors' code does (`botorch_lamcts/.../initializers.py`): the region
+/// only steers where the acquisition optimiser starts.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QehviProposer {
     pub config: QehviConfig,
+    /// What the calls so far did.
+    pub stats: QehviStats,
 }
 
 impl BatchProposer for QehviProposer {
@@ -213,7 +261,14 @@ impl BatchProposer for QehviProposer {
         region: Option<InRegion<'_>>,
         rng: &mut Stream,
     ) -> Vec<Vec<f64>> {
-        propose_qehvi(xs_unit, ys, reference, q, &self.config, region, rng)
+        let (xs, stats) =
+            propose_qehvi_with_stats(xs_unit, ys, reference, q, &self.config, region, rng);
+        self.stats.add(stats);
+        xs
+    }
+
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.stats.diagnostics()
     }
 }
 
@@ -222,5 +277,11 @@ impl BatchProposer for QehviProposer {
 /// [`QehviProposer`]). The batch size is LaMOO's `batch`, not
 /// [`QehviConfig::q`].
 pub fn qehvi_region(config: QehviConfig) -> ProposerRegion<QehviProposer> {
-    ProposerRegion::new("qehvi", QehviProposer { config })
+    ProposerRegion::new(
+        "qehvi",
+        QehviProposer {
+            config,
+            stats: QehviStats::default(),
+        },
+    )
 }

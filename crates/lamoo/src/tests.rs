@@ -3,6 +3,7 @@
 
 use super::*;
 use searchkit::baselines::RandomSearch;
+use searchkit::baselines::StartRegion;
 use searchkit::optimizer::Optimizer;
 use searchkit::optimizer::{run, Trace};
 use searchkit::pareto::hypervolume;
@@ -299,10 +300,10 @@ fn proposer_hook_sees_unit_data_and_the_region() {
         assert_eq!(r.len(), 2);
         assert!(xs.iter().flatten().all(|&u| (0.0..=1.0).contains(&u)));
         let region = region.expect("a split tree gives a region");
-        xs.iter()
-            .filter(|u| region(u))
+        region
+            .filter(xs.to_vec(), region.depth())
+            .into_iter()
             .take(q)
-            .cloned()
             .collect::<Vec<_>>()
     };
     let mut sampler = ProposerRegion::new("toy", proposer);
@@ -547,8 +548,8 @@ fn explore_variants() {
 }
 
 /// A stand-in with the exact signature of core's
-/// `searchkit::baselines::propose_qehvi` (being written on another branch):
-/// the hook must take it without changes here.
+/// `searchkit::baselines::propose_qehvi`: the hook must take it without
+/// changes here.
 #[allow(clippy::type_complexity)] // spelled out on purpose: it is core's signature
 fn fake_qehvi(
     xs_unit: &[Vec<f64>],
@@ -556,14 +557,14 @@ fn fake_qehvi(
     _reference: &[f64],
     q: usize,
     config: &usize,
-    region: Option<&dyn Fn(&[f64]) -> bool>,
+    region: Option<&dyn StartRegion>,
     rng: &mut Stream,
 ) -> Vec<Vec<f64>> {
     let d = xs_unit[0].len();
     let mut out = Vec::new();
     for _ in 0..*config {
         let u: Vec<f64> = (0..d).map(|_| rng.uniform()).collect();
-        if region.is_none_or(|inside| inside(&u)) {
+        if region.is_none_or(|r| !r.filter(vec![u.clone()], r.depth()).is_empty()) {
             out.push(u);
         }
         if out.len() == q {

@@ -39,6 +39,11 @@ pub struct Evaluated<X> {
 /// `ask` proposes a batch (its size is the optimiser's choice; the run loop
 /// truncates it to the remaining budget); `tell` reports the evaluated batch,
 /// in the same order. All randomness comes from the `rng` passed in.
+///
+/// Points told before the first `ask` are the optimiser's initial design:
+/// an optimiser that would draw its own design skips it when it already
+/// holds at least that many points. [`WithDesign`] relies on this to start
+/// every method of an experiment from the same points.
 pub trait Optimizer<X>: Send {
     /// A short name for records.
     fn name(&self) -> String;
@@ -46,6 +51,11 @@ pub trait Optimizer<X>: Send {
     fn ask(&mut self, rng: &mut Stream) -> Vec<X>;
     /// Learn from evaluated points (values maximised).
     fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream);
+    /// Counts a report may show about how the run went (e.g. how often an
+    /// acquisition optimiser never left its start), as `(name, value)`.
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for Box<O> {
@@ -57,6 +67,65 @@ impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for Box<O> {
     }
     fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
         (**self).tell(evaluated, rng)
+    }
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        (**self).diagnostics()
+    }
+}
+
+/// An optimiser started from a prescribed initial design: the first `ask`
+/// returns `design`, whose evaluations the inner optimiser is told before
+/// its own first `ask` (see [`Optimizer`]). With the design drawn from
+/// [`Stream::for_design`], the methods of one experiment share their first
+/// points per seed, so their comparison is paired.
+///
+/// ```
+/// use searchkit::prelude::*;
+/// use searchkit::baselines::RandomSearch;
+/// use searchkit::functions::Sphere;
+/// use searchkit::optimizer::WithDesign;
+///
+/// let problem = Sphere::new(2);
+/// let design = vec![vec![0.5, 0.5], vec![-1.0, 2.0]];
+/// let inner = RandomSearch::new(problem.space().clone(), 4);
+/// let mut opt = WithDesign::new(design.clone(), inner);
+/// let trace = run(&problem, &mut opt, 6, &mut Stream::for_run("doc", "r", 0), &mut []);
+/// assert_eq!(trace.entries[0].x, design[0]);
+/// assert_eq!(trace.entries[1].x, design[1]);
+/// ```
+#[derive(Debug)]
+pub struct WithDesign<X, O> {
+    design: Option<Vec<X>>,
+    inner: O,
+}
+
+impl<X, O> WithDesign<X, O> {
+    pub fn new(design: Vec<X>, inner: O) -> Self {
+        Self {
+            design: Some(design).filter(|d| !d.is_empty()),
+            inner,
+        }
+    }
+    pub fn inner(&self) -> &O {
+        &self.inner
+    }
+}
+
+impl<X: Send, O: Optimizer<X>> Optimizer<X> for WithDesign<X, O> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
+        match self.design.take() {
+            Some(d) => d,
+            None => self.inner.ask(rng),
+        }
+    }
+    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
+        self.inner.tell(evaluated, rng)
+    }
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.inner.diagnostics()
     }
 }
 

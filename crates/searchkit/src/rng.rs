@@ -60,6 +60,17 @@ impl Stream {
             .child(&seed.to_string())
     }
 
+    /// The stream of one seed's shared initial design: `(experiment id,
+    /// seed)` without the method, so every method of an experiment that
+    /// draws its first points from it starts from the same points (common
+    /// random numbers: method comparisons are paired by seed). The label
+    /// cannot collide with a method's stream (method names hold no NUL).
+    pub fn for_design(experiment: &str, seed: u64) -> Self {
+        Self::root(experiment)
+            .child("\0initial-design")
+            .child(&seed.to_string())
+    }
+
     /// A root stream named by one label.
     pub fn root(label: &str) -> Self {
         Self::from_key(mix_label(0, label))

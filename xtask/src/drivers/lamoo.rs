@@ -14,16 +14,20 @@
 use super::{Driver, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use anyhow::{bail, Result};
-use lamoo::{cmaes_region, qehvi_region, random_region, Cp, LaMoo, LaMooConfig, Selection};
-use searchkit::baselines::{Nsga2, Qehvi, QehviConfig, RandomSearch};
+use lamoo::{
+    cmaes_region_with, qehvi_region, random_region, CmaTell, Cp, LaMoo, LaMooConfig, Selection,
+};
+use searchkit::baselines::{Nsga2, Qehvi, QehviConfig, RandomSearch, RegionStarts};
 use searchkit::functions::{BraninCurrin, Dtlz2, VehicleSafety};
-use searchkit::learn::{Gamma, KernelKind};
+use searchkit::learn::{Gamma, GpConfig, KernelKind};
 use searchkit::nasbench::nb201::{Cost, Dataset, Nb201Moo, Nb201MooRaw};
-use searchkit::optimizer::{run, Optimizer};
+use searchkit::optimizer::{run, Optimizer, WithDesign};
 use searchkit::pareto::{hypervolume, log_hv_difference};
 use searchkit::problem::Problem;
+use searchkit::qmc;
 use searchkit::rng::Stream;
 use searchkit::space::BoxSpace;
+use searchkit::space::Space;
 
 pub fn driver() -> Driver {
     Driver {
@@ -54,8 +58,43 @@ enum Spec {
 #[derive(Clone, Copy, Debug)]
 enum InRegion {
     Qehvi,
-    CmaEs { filter: bool },
+    CmaEs(CmaSettings),
     Random,
+}
+
+/// The code's fresh CMA-ES per batch: generations filtered by the path or
+/// not, its `sigma0` factor and its tell step.
+#[derive(Clone, Copy, Debug)]
+struct CmaSettings {
+    filter: bool,
+    sigma: f64,
+    tell: CmaTell,
+}
+
+impl CmaSettings {
+    fn region(&self) -> lamoo::CmaEsRegion {
+        cmaes_region_with(self.filter, self.sigma, self.tell)
+    }
+}
+
+fn cma_params(p: &mut Params, filter: bool) -> Result<CmaSettings> {
+    let tell = match p
+        .choice(
+            "cmaes_tell",
+            Some("authors"),
+            &["authors", "corrected", "none"],
+        )?
+        .as_str()
+    {
+        "corrected" => CmaTell::Corrected,
+        "none" => CmaTell::None,
+        _ => CmaTell::Authors,
+    };
+    Ok(CmaSettings {
+        filter,
+        sigma: p.f64_or("cmaes_sigma", 0.15)?,
+        tell,
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +111,7 @@ enum Algo {
     CmaEs {
         init: usize,
         batch: usize,
+        cma: CmaSettings,
     },
     Nsga2 {
         pop: usize,
@@ -82,15 +122,49 @@ enum Algo {
     },
 }
 
+/// Where each run's first points come from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Design {
+    /// `n` scrambled-Sobol points from the seed's shared design stream
+    /// (every method of the experiment starts from the same points).
+    Paired { n: usize },
+    /// Each method draws its own design from its own stream (revision 1).
+    PerMethod,
+}
+
 #[derive(Debug)]
 struct Moo {
     spec: Spec,
     target: Option<f64>,
+    design: Design,
     methods: Vec<Algo>,
 }
 
 fn qehvi_params(p: &mut Params) -> Result<QehviConfig> {
     let d = QehviConfig::default();
+    let gp = match p
+        .choice("gp", Some("botorch"), &["botorch", "ml"])?
+        .as_str()
+    {
+        "ml" => GpConfig::default(),
+        _ => GpConfig::botorch(),
+    };
+    // `score_region_starts = true` is the earlier spelling of "scored".
+    let scored = p.bool_or("score_region_starts", false)?;
+    let region_starts = match p
+        .choice(
+            "region_starts",
+            Some(if scored { "scored" } else { "authors-pool" }),
+            &["authors-pool", "in-region-sobol", "scored"],
+        )?
+        .as_str()
+    {
+        "in-region-sobol" => RegionStarts::InRegionSobol,
+        "scored" => RegionStarts::Scored,
+        _ => RegionStarts::AuthorsPool {
+            lhs: p.usize_or("pool_lhs", 12_000)?.max(1),
+        },
+    };
     Ok(QehviConfig {
         n_init: p.usize_or("init", d.n_init)?,
         q: p.usize_or("batch", d.q)?.max(1),
@@ -98,7 +172,8 @@ fn qehvi_params(p: &mut Params) -> Result<QehviConfig> {
         raw_samples: p.usize_or("raw_samples", d.raw_samples)?.max(1),
         restarts: p.usize_or("restarts", d.restarts)?.max(1),
         max_iters: p.usize_or("max_iters", d.max_iters)?,
-        score_region_starts: p.bool_or("score_region_starts", d.score_region_starts)?,
+        region_starts,
+        gp,
         ..d
     })
 }
@@ -142,6 +217,19 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         t if t.is_nan() => None,
         t => Some(t),
     };
+    // The authors' protocol shares the initial design between methods.
+    let design = match p
+        .choice("initial_design", Some("paired"), &["paired", "per-method"])?
+        .as_str()
+    {
+        "per-method" => Design::PerMethod,
+        _ => Design::Paired {
+            n: p.usize_or("design_size", 10)?,
+        },
+    };
+    if design == (Design::Paired { n: 0 }) {
+        bail!(l.err("problem.design_size", "must be at least 1"));
+    }
     p.finish()?;
 
     let mut methods = vec![];
@@ -159,8 +247,8 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     )?
                     .as_str()
                 {
-                    "cmaes" => InRegion::CmaEs { filter: true },
-                    "cmaes-vanilla" => InRegion::CmaEs { filter: false },
+                    "cmaes" => InRegion::CmaEs(cma_params(&mut p, true)?),
+                    "cmaes-vanilla" => InRegion::CmaEs(cma_params(&mut p, false)?),
                     "random" => InRegion::Random,
                     _ => InRegion::Qehvi,
                 };
@@ -222,6 +310,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
             "cmaes" => Algo::CmaEs {
                 init: p.usize_or("init", 10)?.max(1),
                 batch: p.usize_or("batch", 5)?.max(1),
+                cma: cma_params(&mut p, false)?,
             },
             "nsga2" => Algo::Nsga2 {
                 pop: p.usize_or("pop_size", 10)?.max(2),
@@ -237,6 +326,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     Ok(Box::new(Moo {
         spec,
         target,
+        design,
         methods,
     }))
 }
@@ -262,21 +352,19 @@ impl Moo {
                     InRegion::Qehvi => {
                         Box::new(LaMoo::for_problem(problem, c, qehvi_region(qehvi.clone()))?)
                     }
-                    InRegion::CmaEs { filter } => {
-                        Box::new(LaMoo::for_problem(problem, c, cmaes_region(*filter))?)
-                    }
+                    InRegion::CmaEs(cma) => Box::new(LaMoo::for_problem(problem, c, cma.region())?),
                     InRegion::Random => Box::new(LaMoo::for_problem(problem, c, random_region())?),
                 }
             }
             Algo::Qehvi(cfg) => Box::new(Qehvi::new(space, reference, cfg.clone())),
-            Algo::CmaEs { init, batch } => {
+            Algo::CmaEs { init, batch, cma } => {
                 let config = LaMooConfig {
                     init: *init,
                     batch: *batch,
                     leaf_size: usize::MAX,
                     ..LaMooConfig::default()
                 };
-                Box::new(LaMoo::for_problem(problem, config, cmaes_region(false))?)
+                Box::new(LaMoo::for_problem(problem, config, cma.region())?)
             }
             Algo::Nsga2 { pop, offspring } => Box::new(Nsga2::new(space, *pop, *offspring)),
             Algo::Random { batch } => Box::new(RandomSearch::new(space, *batch)),
@@ -289,13 +377,21 @@ impl Moo {
         method: usize,
         budget: usize,
         mut rng: Stream,
+        design: &Stream,
     ) -> Result<RunOutput> {
         let mut opt = self.optimiser(problem, method)?;
+        if let Design::Paired { n } = self.design {
+            let space = problem.space();
+            let units = qmc::sobol_from(&mut design.child("sobol"), n, space.dim());
+            let xs = units.iter().map(|u| space.from_unit(u)).collect();
+            opt = Box::new(WithDesign::new(xs, opt));
+        }
         let reference = problem.reference_point().expect("checked in optimiser");
         let max_hv = problem
             .max_hypervolume()
             .ok_or_else(|| anyhow::anyhow!("problem {} has no known max HV", problem.name()))?;
         let trace = run(problem, &mut opt, budget, &mut rng, &mut []);
+        let diagnostics = opt.diagnostics();
         let mut ys: Vec<Vec<f64>> = Vec::with_capacity(trace.len());
         let mut curve = Vec::with_capacity(trace.len());
         let mut rows = Vec::with_capacity(trace.len());
@@ -329,6 +425,7 @@ impl Moo {
             out.scalars.insert("log_hv_diff_at_50".into(), curve[49]);
         }
         out.scalars.insert("final_hv".into(), hv);
+        out.scalars.extend(diagnostics);
         if let Some(t) = self.target {
             let hit = curve.iter().position(|&v| v <= t);
             out.scalars.insert(
@@ -350,17 +447,24 @@ impl Moo {
 }
 
 impl Prepared for Moo {
+    /// 2: paired initial designs by default, qEHVI's GP with BoTorch's
+    /// priors and the authors' start pool (issue 19); every method reruns.
+    fn revision(&self, _method: usize) -> u32 {
+        2
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let (method, budget, rng) = (ctx.method, ctx.budget, ctx.rng.clone());
+        let d = &ctx.design;
         match &self.spec {
-            Spec::BraninCurrin => self.run_on(&BraninCurrin::new(), method, budget, rng),
-            Spec::VehicleSafety => self.run_on(&VehicleSafety::new(), method, budget, rng),
+            Spec::BraninCurrin => self.run_on(&BraninCurrin::new(), method, budget, rng, d),
+            Spec::VehicleSafety => self.run_on(&VehicleSafety::new(), method, budget, rng, d),
             Spec::Dtlz2 { dim, objectives } => {
-                self.run_on(&Dtlz2::new(*dim, *objectives), method, budget, rng)
+                self.run_on(&Dtlz2::new(*dim, *objectives), method, budget, rng, d)
             }
-            Spec::Nb201 => self.run_on(&Nb201Moo::new(), method, budget, rng),
+            Spec::Nb201 => self.run_on(&Nb201Moo::new(), method, budget, rng, d),
             Spec::Nb201Raw { dataset, cost } => {
-                self.run_on(&Nb201MooRaw::new(*dataset, *cost), method, budget, rng)
+                self.run_on(&Nb201MooRaw::new(*dataset, *cost), method, budget, rng, d)
             }
         }
     }

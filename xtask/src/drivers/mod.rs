@@ -45,6 +45,10 @@ pub struct RunContext<'a> {
     pub budget: usize,
     /// The run's stream, derived from (experiment id, method name, seed).
     pub rng: Stream,
+    /// The seed's shared initial-design stream, derived from (experiment
+    /// id, seed) alone ([`Stream::for_design`]): a driver that offers paired
+    /// designs draws every method's first points from it.
+    pub design: Stream,
     /// Where networks train when the command line says (`--device`); a
     /// driver that trains networks falls back to its config's `device`.
     pub device: Option<&'a str>,

@@ -267,6 +267,39 @@ impl CmaEs {
     }
 }
 
+impl CmaEs {
+    /// One update from given solutions (box coordinates, clipped into the
+    /// box) and their fitness, larger better, as pycma's
+    /// `tell(solutions, values)` with solutions it did not propose (LaMOO's
+    /// code tells a fresh CMA-ES the best samples so far). Ignored unless
+    /// there are exactly `popsize` of them; drops a pending generation.
+    pub fn tell_solutions(&mut self, xs: &[Vec<f64>], fitness: &[f64]) {
+        self.pending.clear();
+        if xs.len() != self.lambda || fitness.len() != xs.len() {
+            return;
+        }
+        let units: Vec<Vec<f64>> = xs
+            .iter()
+            .map(|x| {
+                let mut u = self.space.to_unit(x);
+                u.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+                u
+            })
+            .collect();
+        let key = |i: usize| {
+            if fitness[i].is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                fitness[i]
+            }
+        };
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+        let ranked: Vec<&Vec<f64>> = order.iter().map(|&i| &units[i]).collect();
+        self.update(&ranked);
+    }
+}
+
 impl Optimizer<Vec<f64>> for CmaEs {
     fn name(&self) -> String {
         "cmaes".into()

@@ -14,7 +14,10 @@ mod turbo;
 pub use bo::{incumbent_mean, top_ei, GpBo, GpBoConfig};
 pub use cmaes::CmaEs;
 pub use nsga2::Nsga2;
-pub use qehvi::{propose_qehvi, Qehvi, QehviConfig};
+pub use qehvi::{
+    propose_qehvi, propose_qehvi_with_stats, Qehvi, QehviConfig, QehviStats, RegionStarts,
+    StartRegion,
+};
 pub use random::RandomSearch;
 pub use rea::{RegularizedEvolution, Tournament};
 pub use turbo::{Turbo1, TurboConfig};

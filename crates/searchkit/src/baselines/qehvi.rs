@@ -40,12 +40,12 @@
 //!   as LaMOO) in `[0,1]^d` from each start, with analytic gradients; the best
 //!   end point wins.
 //! - **Regions (LaMOO).** [`propose_qehvi`] takes an optional region
-//!   predicate. As in LaMOO's modified `gen_batch_initial_conditions`, it
-//!   constrains only the **starting points**: raw candidates are in-region
-//!   Sobol points, and (by default, `score_region_starts: false`) the starts
-//!   are chosen among them uniformly at random without scoring, as the
-//!   authors' code does (`np.random.choice(len(cands), num_restarts)`); the
-//!   L-BFGS runs are not constrained.
+//!   ([`StartRegion`], a path of tests that can be relaxed). As in LaMOO's
+//!   modified `gen_batch_initial_conditions`, it constrains only the
+//!   **starting points** ([`RegionStarts`]: by default the authors' pool of
+//!   Latin-hypercube points filtered by the path, relaxed until 1,024 are
+//!   found, 20 drawn with replacement and unscored); the L-BFGS runs are
+//!   not constrained.
 //!
 //! **Exact reformulation used for speed.** With the pending points ordered
 //! *first* in the joint Cholesky factor, their samples `y_P^n = mu_P +
@@ -67,14 +67,21 @@
 //! hence the same acquisition in expectation, but a different fixed-sample
 //! estimate. (2) BoTorch optimises restarts jointly in groups of
 //! `batch_limit = 5` (one L-BFGS-B on their summed values); here each start
-//! runs its own projected L-BFGS, with SciPy-like tolerances. (3) GP: this
-//! crate's ARD Matérn-5/2 fit (no hyperparameter priors; BoTorch's
-//! `SingleTaskGP` puts Gamma priors on length scales and outputscale).
-//! (4) Sobol scrambling differs (see [`crate::qmc`]). (5) In a region,
-//! starts are drawn without replacement from in-region Sobol points (the
-//! authors draw with replacement from Latin-hypercube points, relaxing the
-//! region path when too few qualify; a predicate cannot be relaxed, so with
-//! no in-region raw point the whole cube is used).
+//! runs its own projected L-BFGS, with SciPy-like tolerances. (3) GP: by
+//! default ([`GpConfig::botorch`]) a MAP fit under BoTorch's `SingleTaskGP`
+//! priors of LaMOO's era, from GPyTorch's initial values, targets
+//! standardised with ddof 1, as BoTorch 0.3.3 fits it (checked against
+//! BoTorch's own fits in `tests/botorch_gp.rs`: length scales and
+//! outputscale within 10%, mostly within 3%). BoTorch's model also fits a
+//! constant mean, ours has a zero mean on standardised targets; and inputs
+//! here are always the unit cube, where the authors fit on their raw box
+//! (the same for BraninCurrin and NAS-Bench-201; on VehicleSafety's
+//! `[1, 3]^5` their length scales are twice ours, so the length-scale prior
+//! acts differently there). `gp: GpConfig::default()` is plain maximum
+//! likelihood. (4) Sobol scrambling differs (see [`crate::qmc`]). (5) In a
+//! region the starts are the authors' pool by default
+//! ([`RegionStarts::AuthorsPool`]); [`RegionStarts::InRegionSobol`] and
+//! [`RegionStarts::Scored`] are our variants.
 
 use crate::learn::acquisition::normal_ppf;
 use crate::learn::gp::{Gp, GpConfig};
@@ -102,12 +109,77 @@ pub struct QehviConfig {
     pub restarts: usize,
     /// L-BFGS iteration cap per start (default 256, LaMOO's `maxiter`).
     pub max_iters: usize,
-    /// In a region, choose starts by the acquisition-weighted heuristic
-    /// rather than uniformly among in-region points (default `false`, as the
-    /// authors' code).
-    pub score_region_starts: bool,
-    /// GP hyperparameter fitting (one GP per objective).
+    /// How starts are chosen in a region (default: the authors' pool).
+    pub region_starts: RegionStarts,
+    /// GP hyperparameter fitting (one GP per objective); default BoTorch's
+    /// MAP fit ([`GpConfig::botorch`]).
     pub gp: GpConfig,
+}
+
+/// How [`propose_qehvi`] picks its L-BFGS starts inside a region.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RegionStarts {
+    /// The authors' `gen_batch_initial_conditions` (LaMOO's vendored
+    /// `botorch/optim/initializers.py`): rounds of `lhs` Latin-hypercube
+    /// points filtered by the region's path, the deepest test dropped after
+    /// each round, until `raw_samples` points are pooled; then `restarts`
+    /// draws from the pool with replacement, unscored (BoTorch returns them
+    /// as they are when their number equals `num_restarts`).
+    AuthorsPool { lhs: usize },
+    /// Up to `raw_samples` in-region scrambled-Sobol points (the whole path,
+    /// never relaxed), `restarts` of them drawn without replacement.
+    InRegionSobol,
+    /// As `InRegionSobol`, then the starts picked by the
+    /// acquisition-weighted heuristic, as plain qEHVI picks its starts (not
+    /// the authors').
+    Scored,
+}
+
+/// The region qEHVI's starts come from (LaMOO's selected region), on
+/// unit-cube points: a path of `depth()` membership tests from the root
+/// down; `filter(us, k)` keeps the points that pass the first `k` of them.
+/// Any `Fn(&[f64]) -> bool` is a region of depth 1.
+pub trait StartRegion: Sync {
+    fn depth(&self) -> usize;
+    fn filter(&self, us: Vec<Vec<f64>>, k: usize) -> Vec<Vec<f64>>;
+}
+
+impl<F: Fn(&[f64]) -> bool + Sync> StartRegion for F {
+    fn depth(&self) -> usize {
+        1
+    }
+    fn filter(&self, us: Vec<Vec<f64>>, k: usize) -> Vec<Vec<f64>> {
+        if k == 0 {
+            us
+        } else {
+            us.into_iter().filter(|u| self(u)).collect()
+        }
+    }
+}
+
+/// What one [`propose_qehvi`] call did, for reports: batch points chosen,
+/// and how many of them are the unmoved start of their L-BFGS run (the
+/// acquisition was flat, typically exactly zero, around every start).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QehviStats {
+    pub points: usize,
+    pub stuck: usize,
+}
+
+impl QehviStats {
+    pub fn add(&mut self, other: QehviStats) {
+        self.points += other.points;
+        self.stuck += other.stuck;
+    }
+
+    /// As [`crate::optimizer::Optimizer::diagnostics`]: `qehvi_points`,
+    /// `qehvi_stuck` (counts over the run).
+    pub fn diagnostics(&self) -> Vec<(String, f64)> {
+        vec![
+            ("qehvi_points".into(), self.points as f64),
+            ("qehvi_stuck".into(), self.stuck as f64),
+        ]
+    }
 }
 
 impl Default for QehviConfig {
@@ -119,8 +191,8 @@ impl Default for QehviConfig {
             raw_samples: 1024,
             restarts: 20,
             max_iters: 256,
-            score_region_starts: false,
-            gp: GpConfig::default(),
+            region_starts: RegionStarts::AuthorsPool { lhs: 12_000 },
+            gp: GpConfig::botorch(),
         }
     }
 }
@@ -697,7 +769,7 @@ fn initialize_nonneg(vals: &[f64], n: usize, rng: &mut Stream) -> Option<Vec<usi
 /// Up to `cfg.raw_samples` Sobol points inside `region` (at most 16 rounds
 /// of `raw_samples` draws).
 fn region_candidates(
-    region: &dyn Fn(&[f64]) -> bool,
+    region: &dyn StartRegion,
     d: usize,
     cfg: &QehviConfig,
     rng: &mut Stream,
@@ -705,11 +777,7 @@ fn region_candidates(
     let want = cfg.raw_samples.max(cfg.restarts).max(1);
     let mut out = Vec::new();
     for _ in 0..16 {
-        out.extend(
-            qmc::sobol_from(rng, want, d)
-                .into_iter()
-                .filter(|x| region(x)),
-        );
+        out.extend(region.filter(qmc::sobol_from(rng, want, d), region.depth()));
         if out.len() >= want {
             out.truncate(want);
             break;
@@ -718,13 +786,34 @@ fn region_candidates(
     out
 }
 
+/// The authors' start pool (see [`RegionStarts::AuthorsPool`]), in the
+/// unit cube: rounds of `lhs` Latin-hypercube points filtered by the first
+/// `k` tests of the path, `k` from the full depth down by one per round,
+/// until `want` points are pooled (the last round, `k = 0`, keeps all).
+fn authors_pool(
+    region: &dyn StartRegion,
+    d: usize,
+    lhs: usize,
+    want: usize,
+    rng: &mut Stream,
+) -> Vec<Vec<f64>> {
+    let unit = BoxSpace::cube(d, 0.0, 1.0);
+    let mut pool = Vec::new();
+    let mut k = region.depth();
+    loop {
+        pool.extend(region.filter(unit.latin_hypercube(lhs.max(1), rng), k));
+        if pool.len() >= want || k == 0 {
+            return pool;
+        }
+        k -= 1;
+    }
+}
+
 /// Starting points for one batch point's L-BFGS runs.
-// The region type is spelled out (LaMOO's call site); an alias would hide it.
-#[allow(clippy::type_complexity)]
 fn starting_points(
     acq: &Acquisition,
     cfg: &QehviConfig,
-    region: Option<&dyn Fn(&[f64]) -> bool>,
+    region: Option<&dyn StartRegion>,
     rng: &mut Stream,
 ) -> Vec<Vec<f64>> {
     let d = acq.d;
@@ -733,9 +822,17 @@ fn starting_points(
     let mut score =
         |c: &[Vec<f64>]| -> Vec<f64> { c.iter().map(|x| acq.eval(x, &mut wk, None)).collect() };
     if let Some(region) = region {
+        if let RegionStarts::AuthorsPool { lhs } = cfg.region_starts {
+            let pool = authors_pool(region, d, lhs, cfg.raw_samples.max(1), rng);
+            if !pool.is_empty() {
+                return (0..restarts)
+                    .map(|_| pool[rng.below(pool.len())].clone())
+                    .collect();
+            }
+        }
         let cands = region_candidates(region, d, cfg, rng);
         if !cands.is_empty() {
-            if !cfg.score_region_starts {
+            if cfg.region_starts != RegionStarts::Scored {
                 return random_indices(cands.len(), restarts, rng)
                     .into_iter()
                     .map(|i| cands[i].clone())
@@ -763,8 +860,13 @@ fn starting_points(
         .collect()
 }
 
-/// Maximise the acquisition from each start; the best end point and value.
-fn optimize_point(acq: &Acquisition, starts: &[Vec<f64>], cfg: &QehviConfig) -> (Vec<f64>, f64) {
+/// Maximise the acquisition from each start; the best end point and value,
+/// and whether that point is its run's unmoved start.
+fn optimize_point(
+    acq: &Acquisition,
+    starts: &[Vec<f64>],
+    cfg: &QehviConfig,
+) -> (Vec<f64>, f64, bool) {
     let d = acq.d;
     let (lo, hi) = (vec![0.0; d], vec![1.0; d]);
     let opts = LbfgsOptions {
@@ -772,7 +874,7 @@ fn optimize_point(acq: &Acquisition, starts: &[Vec<f64>], cfg: &QehviConfig) -> 
         ..LbfgsOptions::default()
     };
     let mut wk = acq.work();
-    let mut best: Option<(Vec<f64>, f64)> = None;
+    let mut best: Option<(Vec<f64>, f64, bool)> = None;
     for x0 in starts {
         let r = minimize_box(
             |x, g| {
@@ -787,10 +889,11 @@ fn optimize_point(acq: &Acquisition, starts: &[Vec<f64>], cfg: &QehviConfig) -> 
         );
         let v = -r.f;
         if v.is_finite() && best.as_ref().is_none_or(|b| v > b.1) {
-            best = Some((r.x, v));
+            let stuck = r.x == *x0;
+            best = Some((r.x, v, stuck));
         }
     }
-    best.unwrap_or_else(|| (starts[0].clone(), 0.0))
+    best.unwrap_or_else(|| (starts[0].clone(), 0.0, true))
 }
 
 /// Fit one GP per objective and rebuild their posteriors; `None` if a fit
@@ -813,13 +916,11 @@ fn fit_models(
 
 /// Points of the unit cube for when there is nothing to model: in-region
 /// Sobol points where a region is given and has any, else plain Sobol.
-// The region type is spelled out (LaMOO's call site); an alias would hide it.
-#[allow(clippy::type_complexity)]
 fn fallback_points(
     d: usize,
     q: usize,
     cfg: &QehviConfig,
-    region: Option<&dyn Fn(&[f64]) -> bool>,
+    region: Option<&dyn StartRegion>,
     rng: &mut Stream,
 ) -> Vec<Vec<f64>> {
     if let Some(region) = region {
@@ -843,17 +944,28 @@ fn fallback_points(
 /// Observations with a non-finite value are left out. With no usable
 /// observation (or a failed GP fit) the batch is space-filling instead.
 /// Panics if `xs_unit` is empty or `ys` and `xs_unit` differ in length.
-// The region type is spelled out (LaMOO's call site); an alias would hide it.
-#[allow(clippy::type_complexity)]
 pub fn propose_qehvi(
     xs_unit: &[Vec<f64>],
     ys: &[Vec<f64>],
     reference: &[f64],
     q: usize,
     config: &QehviConfig,
-    region: Option<&dyn Fn(&[f64]) -> bool>,
+    region: Option<&dyn StartRegion>,
     rng: &mut Stream,
 ) -> Vec<Vec<f64>> {
+    propose_qehvi_with_stats(xs_unit, ys, reference, q, config, region, rng).0
+}
+
+/// [`propose_qehvi`] with what it did ([`QehviStats`]).
+pub fn propose_qehvi_with_stats(
+    xs_unit: &[Vec<f64>],
+    ys: &[Vec<f64>],
+    reference: &[f64],
+    q: usize,
+    config: &QehviConfig,
+    region: Option<&dyn StartRegion>,
+    rng: &mut Stream,
+) -> (Vec<Vec<f64>>, QehviStats) {
     assert!(!xs_unit.is_empty(), "propose_qehvi needs observations");
     assert_eq!(xs_unit.len(), ys.len(), "propose_qehvi: xs and ys differ");
     let d = xs_unit[0].len();
@@ -864,8 +976,9 @@ pub fn propose_qehvi(
         .filter(|(_, y)| y.len() == m && y.iter().all(|v| v.is_finite()))
         .map(|(x, y)| (x.clone(), y.clone()))
         .unzip();
+    let mut stats = QehviStats::default();
     if q == 0 {
-        return Vec::new();
+        return (Vec::new(), stats);
     }
     let models = if x.is_empty() {
         None
@@ -873,7 +986,7 @@ pub fn propose_qehvi(
         fit_models(&x, &y, &config.gp, rng)
     };
     let Some(models) = models else {
-        return fallback_points(d, q, config, region, rng);
+        return (fallback_points(d, q, config, region, rng), stats);
     };
     let front = pareto_front(&y);
     let mut batch: Vec<Vec<f64>> = Vec::with_capacity(q);
@@ -888,10 +1001,12 @@ pub fn propose_qehvi(
             seed,
         );
         let starts = starting_points(&acq, config, region, rng);
-        let (xb, _) = optimize_point(&acq, &starts, config);
+        let (xb, _, stuck) = optimize_point(&acq, &starts, config);
+        stats.points += 1;
+        stats.stuck += usize::from(stuck);
         batch.push(xb);
     }
-    batch
+    (batch, stats)
 }
 
 /// qEHVI Bayesian optimisation on a [`BoxSpace`] (all objectives maximised):
@@ -905,6 +1020,7 @@ pub struct Qehvi {
     xs: Vec<Vec<f64>>,
     ys: Vec<Vec<f64>>,
     init_done: bool,
+    stats: QehviStats,
 }
 
 impl Qehvi {
@@ -922,6 +1038,7 @@ impl Qehvi {
             xs: Vec::new(),
             ys: Vec::new(),
             init_done: false,
+            stats: QehviStats::default(),
         }
     }
 
@@ -943,11 +1060,13 @@ impl Optimizer<Vec<f64>> for Qehvi {
 
     fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
         let d = self.space.dim();
-        let units = if !self.init_done && self.cfg.n_init > 0 || self.xs.is_empty() {
+        // Points told before the first ask count as the design (WithDesign).
+        let need_init = !self.init_done && self.xs.len() < self.cfg.n_init;
+        let units = if need_init || self.xs.is_empty() {
             self.init_done = true;
             qmc::sobol_from(rng, self.cfg.n_init.max(1), d)
         } else {
-            propose_qehvi(
+            let (xs, stats) = propose_qehvi_with_stats(
                 &self.xs,
                 &self.ys,
                 &self.reference,
@@ -955,9 +1074,15 @@ impl Optimizer<Vec<f64>> for Qehvi {
                 &self.cfg,
                 None,
                 rng,
-            )
+            );
+            self.stats.add(stats);
+            xs
         };
         units.iter().map(|u| self.space.from_unit(u)).collect()
+    }
+
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.stats.diagnostics()
     }
 
     fn tell(&mut self, evaluated: &[Evaluated<Vec<f64>>], _rng: &mut Stream) {
@@ -1268,7 +1393,7 @@ mod tests {
         let c = propose_qehvi(&x, &ys, &reference, 3, &cfg0, Some(&region), &mut rng);
         assert!(c.iter().all(|p| region(p)), "{c:?}");
         let cfg_scored = QehviConfig {
-            score_region_starts: true,
+            region_starts: RegionStarts::Scored,
             ..cfg0
         };
         let c = propose_qehvi(&x, &ys, &reference, 3, &cfg_scored, Some(&region), &mut rng);

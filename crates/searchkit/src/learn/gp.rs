@@ -122,6 +122,74 @@ pub struct GpConfig {
     /// takes a first step of at most 0.1 (log units) and stops at a relative
     /// decrease below `1e-6`.
     pub warm_start: Option<Hyper>,
+    /// Gamma priors on the hyperparameters: the fit is then a MAP estimate
+    /// (BoTorch's `SingleTaskGP`, [`GpPriors::botorch`]); `None` is plain
+    /// maximum likelihood.
+    pub priors: Option<GpPriors>,
+    /// The default start (when not warm-started); `None` is TuRBO's
+    /// (length scale 0.5, outputscale 1, noise [`GpConfig::noise`]).
+    pub start: Option<Hyper>,
+    /// Standardise targets with the sample standard deviation (ddof 1, as
+    /// BoTorch's `Standardize`) instead of the population one (ddof 0, as
+    /// scikit-learn's `normalize_y`).
+    pub sample_std: bool,
+}
+
+/// A Gamma(shape, rate) prior on a positive hyperparameter (density
+/// `rate^shape x^(shape-1) exp(-rate x) / Gamma(shape)`), evaluated at the
+/// value itself, as GPyTorch does (no Jacobian of the log transform).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GammaPrior {
+    pub shape: f64,
+    pub rate: f64,
+}
+
+impl GammaPrior {
+    /// `-log density` at `exp(theta)` up to a constant, and its derivative
+    /// with respect to `theta`.
+    fn neg_log(&self, theta: f64) -> (f64, f64) {
+        let x = theta.exp();
+        (
+            -(self.shape - 1.0) * theta + self.rate * x,
+            -(self.shape - 1.0) + self.rate * x,
+        )
+    }
+
+    /// The mode, `(shape - 1) / rate` (for `shape >= 1`).
+    pub fn mode(&self) -> f64 {
+        (self.shape - 1.0).max(0.0) / self.rate
+    }
+}
+
+/// Priors of a MAP fit: one Gamma on every length scale, one on the
+/// outputscale, one on the noise variance (standardised units).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpPriors {
+    pub lengthscale: GammaPrior,
+    pub outputscale: GammaPrior,
+    pub noise: GammaPrior,
+}
+
+impl GpPriors {
+    /// BoTorch's `SingleTaskGP` defaults of LaMOO's era (before BoTorch
+    /// 0.12 switched to dimension-scaled log-normal priors): length scale
+    /// Gamma(3, 6), outputscale Gamma(2, 0.15), noise Gamma(1.1, 0.05).
+    pub fn botorch() -> Self {
+        Self {
+            lengthscale: GammaPrior {
+                shape: 3.0,
+                rate: 6.0,
+            },
+            outputscale: GammaPrior {
+                shape: 2.0,
+                rate: 0.15,
+            },
+            noise: GammaPrior {
+                shape: 1.1,
+                rate: 0.05,
+            },
+        }
+    }
 }
 
 impl Default for GpConfig {
@@ -136,11 +204,48 @@ impl Default for GpConfig {
             restarts: 2,
             max_iters: 100,
             warm_start: None,
+            priors: None,
+            start: None,
+            sample_std: false,
         }
     }
 }
 
 impl GpConfig {
+    /// BoTorch's `SingleTaskGP` fitted by `fit_gpytorch_model`, as LaMOO's
+    /// qEHVI calls it: MAP under [`GpPriors::botorch`], one L-BFGS run from
+    /// GPyTorch's initial values (raw parameters 0, so length scales and
+    /// outputscale `softplus(0) = ln 2`; noise at its prior's mode, 2), the
+    /// noise bounded below by `1e-4` (`MIN_INFERRED_NOISE_LEVEL`) and
+    /// unbounded above (here `1e4`), targets standardised with ddof 1.
+    /// The remaining box (length scales `[1e-4, 1e4]`, outputscale
+    /// `[1e-4, 1e4]`) only keeps the log-space search finite; the priors
+    /// keep the optimum far inside it.
+    pub fn botorch() -> Self {
+        let ln2 = std::f64::consts::LN_2;
+        let priors = GpPriors::botorch();
+        Self {
+            ard: true,
+            fit_noise: true,
+            noise: priors.noise.mode(),
+            bounds: GpBounds {
+                lengthscale: (1e-4, 1e4),
+                outputscale: (1e-4, 1e4),
+                noise: (1e-4, 1e4),
+            },
+            restarts: 0,
+            max_iters: 200,
+            warm_start: None,
+            priors: Some(priors),
+            start: Some(Hyper {
+                lengthscales: vec![ln2],
+                outputscale: ln2,
+                noise: priors.noise.mode(),
+            }),
+            sample_std: true,
+        }
+    }
+
     /// This configuration warm-started from `hyper` (typically the previous
     /// fit's [`Gp::hyper`]): one L-BFGS run of at most `max_iters`
     /// iterations, no random restarts.
@@ -198,7 +303,7 @@ struct Data {
     y_std: f64,
 }
 
-fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<Data, GpError> {
+fn check_data(x: &[Vec<f64>], y: &[f64], sample_std: bool) -> Result<Data, GpError> {
     let n = x.len();
     if n == 0 {
         return Err(GpError::Empty);
@@ -221,7 +326,8 @@ fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<Data, GpError> {
         return Err(GpError::NonFinite);
     }
     let y_mean = y.iter().sum::<f64>() / n as f64;
-    let var = y.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / n as f64;
+    let dof = if sample_std && n > 1 { n - 1 } else { n };
+    let var = y.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / dof as f64;
     let sd = var.sqrt();
     let y_std = if sd > 1e-300 && sd.is_finite() {
         sd
@@ -810,6 +916,23 @@ fn nlml_and_grad(
     nlml
 }
 
+/// `-log prior` of the log hyperparameters `theta` (up to a constant),
+/// its gradient added to `grad`. A shared length scale carries one prior.
+fn neg_log_prior(p: &GpPriors, layout: &Layout, theta: &[f64], grad: &mut [f64]) -> f64 {
+    let m = layout.n_ls();
+    let mut total = 0.0;
+    for (i, prior) in (0..m)
+        .map(|i| (i, &p.lengthscale))
+        .chain([(m, &p.outputscale)])
+        .chain(layout.fit_noise.then_some((m + 1, &p.noise)))
+    {
+        let (f, g) = prior.neg_log(theta[i]);
+        total += f;
+        grad[i] += g;
+    }
+    total
+}
+
 /// The log-parameter vector of `h` in `layout` (before clamping).
 fn warm_theta(h: &Hyper, layout: &Layout) -> Result<Vec<f64>, GpError> {
     let ok = |v: f64| v > 0.0 && v.is_finite();
@@ -892,7 +1015,7 @@ impl Gp {
     /// module docs), then condition on the data. Draws `restarts` random
     /// starts from `rng`.
     pub fn fit(x: &[Vec<f64>], y: &[f64], cfg: &GpConfig, rng: &mut Stream) -> Result<Gp, GpError> {
-        let data = check_data(x, y)?;
+        let data = check_data(x, y, cfg.sample_std)?;
         let b = &cfg.bounds;
         for (name, (lo, hi)) in [
             ("lengthscale", b.lengthscale),
@@ -919,9 +1042,9 @@ impl Gp {
 
         let mut starts: Vec<Vec<f64>> = Vec::with_capacity(cfg.restarts + 1);
         let m = layout.n_ls();
-        let first = match &cfg.warm_start {
-            Some(h) => warm_theta(h, &layout)?,
-            None => {
+        let first = match (&cfg.warm_start, &cfg.start) {
+            (Some(h), _) | (None, Some(h)) => warm_theta(h, &layout)?,
+            (None, None) => {
                 let mut t = vec![0.5f64.ln(); m];
                 t.push(0.0);
                 if cfg.fit_noise {
@@ -973,7 +1096,13 @@ impl Gp {
         let mut work = Work::new(data.n, data.d);
         for start in &starts {
             let r = minimize_box(
-                |t, g| nlml_and_grad(&data, &layout, t, g, &mut work),
+                |t, g| {
+                    let f = nlml_and_grad(&data, &layout, t, g, &mut work);
+                    match &cfg.priors {
+                        Some(p) if f.is_finite() => f + neg_log_prior(p, &layout, t, g),
+                        _ => f,
+                    }
+                },
                 start,
                 &lo,
                 &hi,
@@ -990,7 +1119,7 @@ impl Gp {
     /// Condition on the data with the given hyperparameters (no fitting).
     /// `lengthscales` may hold one value per dimension or a single shared one.
     pub fn with_hyperparameters(x: &[Vec<f64>], y: &[f64], hyper: Hyper) -> Result<Gp, GpError> {
-        let data = check_data(x, y)?;
+        let data = check_data(x, y, false)?;
         let mut hyper = hyper;
         if hyper.lengthscales.len() == 1 && data.d != 1 {
             hyper.lengthscales = vec![hyper.lengthscales[0]; data.d];
@@ -1298,6 +1427,49 @@ mod tests {
     }
 
     #[test]
+    fn gp_prior_gradient_matches_finite_differences() {
+        let p = GpPriors::botorch();
+        for ard in [true, false] {
+            let layout = Layout {
+                d: 3,
+                ard,
+                fit_noise: true,
+                fixed_noise: 0.0,
+            };
+            let theta: Vec<f64> = (0..layout.len()).map(|i| -1.0 + 0.4 * i as f64).collect();
+            let mut g = vec![0.0; theta.len()];
+            neg_log_prior(&p, &layout, &theta, &mut g);
+            for i in 0..theta.len() {
+                let h = 1e-6;
+                let mut scratch = vec![0.0; theta.len()];
+                let mut tp = theta.clone();
+                tp[i] += h;
+                let fp = neg_log_prior(&p, &layout, &tp, &mut scratch);
+                tp[i] -= 2.0 * h;
+                let fm = neg_log_prior(&p, &layout, &tp, &mut scratch);
+                let fd = (fp - fm) / (2.0 * h);
+                assert!(
+                    (g[i] - fd).abs() < 1e-6 * fd.abs().max(1.0),
+                    "{i}: {} vs {fd}",
+                    g[i]
+                );
+            }
+        }
+        // The priors pull a fit on flat data towards their modes: an ML fit
+        // may run to the length-scale bound, a MAP fit stays near 1/3.
+        let mut rng = Stream::root("gp-prior");
+        let x = random_points(12, 2, &mut rng);
+        let y: Vec<f64> = (0..12).map(|_| rng.normal()).collect();
+        let gp = Gp::fit(&x, &y, &GpConfig::botorch(), &mut rng).unwrap();
+        let h = gp.hyper();
+        assert!(
+            h.lengthscales.iter().all(|l| (0.05..3.0).contains(l)),
+            "{h:?}"
+        );
+        assert!(h.noise >= 1e-4 && h.noise.is_finite(), "{h:?}");
+    }
+
+    #[test]
     fn gp_lml_gradient_matches_finite_differences() {
         let mut rng = Stream::root("gp-grad");
         for (case, (ard, fit_noise)) in [(true, true), (false, true), (true, false)]
@@ -1310,7 +1482,7 @@ mod tests {
                 .iter()
                 .map(|p| p[0] * 2.0 - (4.0 * p[1]).cos() + 0.1 * rng.normal())
                 .collect();
-            let data = check_data(&x, &y).unwrap();
+            let data = check_data(&x, &y, false).unwrap();
             let layout = Layout {
                 d,
                 ard,
@@ -1570,7 +1742,7 @@ mod blocked_tests {
                 .map(|_| (0..d).map(|_| rng.uniform()).collect())
                 .collect();
             let y = vec![0.0; n];
-            let data = check_data(&x, &y).unwrap();
+            let data = check_data(&x, &y, false).unwrap();
             let mut w = Work::new(n, d);
             scaled_transpose(&data, &[4.0, 9.0], &mut w.xt);
             kernel_lower_into(n, &w.xt, 1.3, false, &mut w.kf, &mut w.qf);
@@ -1711,7 +1883,7 @@ mod timing {
                     .sum()
             })
             .collect();
-        let data = check_data(&x, &y).unwrap();
+        let data = check_data(&x, &y, false).unwrap();
         let layout = Layout {
             d,
             ard: true,

@@ -14,5 +14,5 @@ pub use acquisition::{
     erf, erfc, expected_improvement, expected_improvement_with_grad, normal_cdf, normal_pdf,
     normal_ppf, upper_confidence_bound,
 };
-pub use gp::{Gp, GpBounds, GpConfig, GpError, Hyper, RefitSchedule};
+pub use gp::{GammaPrior, Gp, GpBounds, GpConfig, GpError, GpPriors, Hyper, RefitSchedule};
 pub use lbfgs::{minimize_box, LbfgsOptions, LbfgsResult};

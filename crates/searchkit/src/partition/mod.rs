@@ -100,8 +100,8 @@ use crate::rng::Stream;
 
 pub use region::{Region, RegionSampling};
 pub use samplers::{
-    rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaStart, FreshCmaEs,
-    RandomDraw, RandomRegion,
+    rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaStart, CmaTell,
+    FreshCmaEs, RandomDraw, RandomRegion,
 };
 pub use search::{
     Backprop, Cp, Domain, InitialDesign, LeafContext, LeafSampler, NodeStats, PartitionSearch,

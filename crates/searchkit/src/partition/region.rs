@@ -74,6 +74,18 @@ impl Region {
         self.path.iter().map(|(k, s, _)| (*k, *s))
     }
 
+    /// The region of the node's ancestor at depth `k` (the first `k`
+    /// classifiers of the path; the whole path if `k >= depth`): the
+    /// authors' LaMOO relaxes a region this way when too few points fall
+    /// inside. Keeps this node's sample indices.
+    pub fn truncated(&self, k: usize) -> Region {
+        Region {
+            node: self.node,
+            path: self.path[..k.min(self.path.len())].to_vec(),
+            indices: self.indices.clone(),
+        }
+    }
+
     /// Indices (into the tree's [`Samples`]) of the node's samples.
     pub fn indices(&self) -> &[usize] {
         &self.indices

@@ -181,11 +181,13 @@ impl Default for CmaEsSettings {
 ///   generation until the batch is found; without it (`vanilla`) the first
 ///   generations are taken as they are.
 ///
-/// Differences: the code also `tell`s the CMA-ES the kept samples before
-/// asking (with a two-column fitness array of the negated objectives, and
-/// `seed = 86` every time); core's [`CmaEs`] only learns from its own
-/// generations, so here the generations are drawn from the initial
-/// distribution `N(x0, sigma0^2 I)` (bounded by resampling, then clipping).
+/// The code also `tell`s the CMA-ES the kept samples before asking, with
+/// a two-column fitness array of which pycma uses column 0, unnegated
+/// (so it favours low objective-0 values): [`CmaTell::Authors`]; the
+/// corrected sign is [`CmaTell::Corrected`]; the default [`CmaTell::None`]
+/// draws every generation from the initial distribution `N(x0, sigma0^2 I)`
+/// (bounded by resampling, then clipping). The code seeds pycma with 86
+/// every time; here the draws come from the run's stream.
 /// In leaf-selection mode the code ranks the *parent's* samples (its
 /// `leaf_select` returns the chosen leaf's parent as the node to sample
 /// from, with the full path); here the selected node's own samples are used.
@@ -199,6 +201,24 @@ pub struct FreshCmaEs {
     /// Filter generations by the path (the code's `lamcts` mode, default)
     /// or not (`vanilla`).
     pub filter: bool,
+    /// Whether the fresh CMA-ES is first told the kept samples (the code's
+    /// `es.tell(tell_X, tell_fX)`); default [`CmaTell::None`].
+    pub tell: CmaTell,
+}
+
+/// How [`FreshCmaEs`] tells its CMA-ES the kept samples before sampling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CmaTell {
+    /// No tell: generations come from the initial distribution.
+    #[default]
+    None,
+    /// As LaMOO's code: one update ranked by objective 0 *ascending* (pycma
+    /// minimises, keeps column 0 of the two-column fitness, and the code
+    /// passes the maximised objectives unnegated), so the step pulls
+    /// towards the kept samples that are worst on objective 0.
+    Authors,
+    /// The corrected tell: one update ranked by objective 0, best first.
+    Corrected,
 }
 
 impl Default for FreshCmaEs {
@@ -207,6 +227,7 @@ impl Default for FreshCmaEs {
             top: 5,
             sigma_scale: 0.15,
             filter: true,
+            tell: CmaTell::None,
         }
     }
 }
@@ -374,6 +395,16 @@ impl CmaEsRegion {
         let sigma0 = (sigma_box / mean_range).clamp(1e-8, 1.0);
         let popsize = kept.len().max(2);
         let mut es = CmaEs::new(space.clone(), x0, sigma0, Some(popsize));
+        if f.tell != CmaTell::None && kept.len() >= 2 {
+            let xs: Vec<Vec<f64>> = kept.iter().map(|&i| ctx.samples.xs[i].clone()).collect();
+            let sign = if f.tell == CmaTell::Authors {
+                -1.0
+            } else {
+                1.0
+            };
+            let fit: Vec<f64> = kept.iter().map(|&i| sign * ctx.samples.ys[i][0]).collect();
+            es.tell_solutions(&xs, &fit);
+        }
         let levels = if f.filter {
             ctx.tree.relaxations(ctx.region)
         } else {

@@ -144,6 +144,11 @@ pub trait LeafSampler<D: Domain = BoxSpace>: Send {
     fn in_episode(&self) -> bool {
         false
     }
+    /// Counts for reports (see
+    /// [`Optimizer::diagnostics`](crate::optimizer::Optimizer::diagnostics)).
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 impl<D: Domain, S: LeafSampler<D> + ?Sized> LeafSampler<D> for Box<S> {
@@ -152,6 +157,9 @@ impl<D: Domain, S: LeafSampler<D> + ?Sized> LeafSampler<D> for Box<S> {
     }
     fn propose(&mut self, ctx: &LeafContext<'_, D>, rng: &mut Stream) -> Vec<D::X> {
         (**self).propose(ctx, rng)
+    }
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        (**self).diagnostics()
     }
     fn observe(&mut self, xs: &[D::X], ys: &[Vec<f64>]) {
         (**self).observe(xs, ys)
@@ -613,6 +621,10 @@ impl<C: Preset, P: LeafSampler<D>, D: Domain> Optimizer<D::X> for PartitionSearc
             }
         }
         xs
+    }
+
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        self.sampler.diagnostics()
     }
 
     fn tell(&mut self, evaluated: &[Evaluated<D::X>], _rng: &mut Stream) {
