@@ -41,7 +41,7 @@ def main():
     torch.manual_seed(run)
     sys.argv = ["MCTS.py", "--data_id", str(run), "--cmaes_method", METHODS[method]]
     t0, c0 = time.time(), time.process_time()
-    with open(log, "w") as f, contextlib.redirect_stdout(f):
+    with open(log, "w", buffering=1) as f, contextlib.redirect_stdout(f):
         g = runpy.run_path("MCTS.py", run_name="__main__")
     wall, cpu = time.time() - t0, time.process_time() - c0
     agent = g["agent"]
