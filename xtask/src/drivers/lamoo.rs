@@ -11,8 +11,10 @@
 //! reach it (`samples_to_target`, the budget when never reached) and whether
 //! it was reached (`reached_target`).
 
-use super::{Driver, Prepared, RunContext, RunOutput, Table};
+use super::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
+use crate::runner::RunRecord;
+use crate::svg;
 use anyhow::{bail, Result};
 use lamoo::{
     cmaes_region_with, qehvi_region, random_region, CmaTell, Cp, LaMoo, LaMooConfig, Selection,
@@ -130,6 +132,48 @@ enum Design {
     Paired { n: usize },
     /// Each method draws its own design from its own stream (revision 1).
     PerMethod,
+    /// The authors' shipped initial sets (`data/lamoo/initial-sets/`): seed
+    /// `s` starts from set `s`, shared by every method.
+    Authors(&'static [Vec<Vec<f64>>]),
+}
+
+/// The authors' shipped initial sets of `problem` (10 sets of 10 points in
+/// the problem's own coordinates), parsed once.
+fn authors_sets(problem: &str) -> Option<&'static [Vec<Vec<f64>>]> {
+    use std::sync::OnceLock;
+    type Sets = Vec<(&'static str, Vec<Vec<Vec<f64>>>)>;
+    static SETS: OnceLock<Sets> = OnceLock::new();
+    let all = SETS.get_or_init(|| {
+        [
+            (
+                "branincurrin",
+                include_str!("../../../data/lamoo/initial-sets/branincurrin.json"),
+            ),
+            (
+                "vehiclesafety",
+                include_str!("../../../data/lamoo/initial-sets/vehiclesafety.json"),
+            ),
+            (
+                "nb201",
+                include_str!("../../../data/lamoo/initial-sets/nb201.json"),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| {
+            let doc: serde_json::Value = serde_json::from_str(text).expect("embedded JSON");
+            let sets = doc["sets"]
+                .as_array()
+                .expect("`sets`")
+                .iter()
+                .map(|set| serde_json::from_value(set["x"].clone()).expect("`x`: points"))
+                .collect();
+            (name, sets)
+        })
+        .collect()
+    });
+    all.iter()
+        .find(|(n, _)| *n == problem)
+        .map(|(_, s)| s.as_slice())
 }
 
 #[derive(Debug)]
@@ -138,6 +182,48 @@ struct Moo {
     target: Option<f64>,
     design: Design,
     methods: Vec<Algo>,
+    /// Mean curves of a run of the authors' own code (`problem.python_reference`),
+    /// drawn beside ours in `python-reference.svg`.
+    reference: Option<Vec<(String, Vec<f64>)>>,
+}
+
+/// Mean `log_hv_diff` per evaluation of each method of a python-reference
+/// CSV (columns `method, run, eval, log_hv_diff`, among others).
+fn reference_curves(path: &std::path::Path) -> Result<Vec<(String, Vec<f64>)>> {
+    let mut rd = csv::Reader::from_path(path)?;
+    let head = rd.headers()?.clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .ok_or_else(|| anyhow::anyhow!("{}: no column `{name}`", path.display()))
+    };
+    let (cm, ce, cv) = (col("method")?, col("eval")?, col("log_hv_diff")?);
+    // method -> eval -> (sum, count)
+    let mut acc: Vec<(String, Vec<(f64, usize)>)> = Vec::new();
+    for row in rd.records() {
+        let row = row?;
+        let (m, e, v): (&str, usize, f64) = (&row[cm], row[ce].parse()?, row[cv].parse()?);
+        let i = match acc.iter().position(|(n, _)| n == m) {
+            Some(i) => i,
+            None => {
+                acc.push((m.to_string(), Vec::new()));
+                acc.len() - 1
+            }
+        };
+        let sums = &mut acc[i].1;
+        if sums.len() < e {
+            sums.resize(e, (0.0, 0));
+        }
+        sums[e - 1].0 += v;
+        sums[e - 1].1 += 1;
+    }
+    Ok(acc
+        .into_iter()
+        .map(|(m, sums)| {
+            let mean = sums.iter().map(|(s, n)| s / (*n).max(1) as f64).collect();
+            (m, mean)
+        })
+        .collect())
 }
 
 fn qehvi_params(p: &mut Params) -> Result<QehviConfig> {
@@ -219,10 +305,22 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     };
     // The authors' protocol shares the initial design between methods.
     let design = match p
-        .choice("initial_design", Some("paired"), &["paired", "per-method"])?
+        .choice(
+            "initial_design",
+            Some("paired"),
+            &["paired", "per-method", "authors"],
+        )?
         .as_str()
     {
         "per-method" => Design::PerMethod,
+        "authors" => Design::Authors(authors_sets(&name).ok_or_else(|| {
+            l.err(
+                "problem.initial_design",
+                format!(
+                    "the authors ship initial sets for branincurrin, vehiclesafety and nb201, not {name}"
+                ),
+            )
+        })?),
         _ => Design::Paired {
             n: p.usize_or("design_size", 10)?,
         },
@@ -230,6 +328,18 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     if design == (Design::Paired { n: 0 }) {
         bail!(l.err("problem.design_size", "must be at least 1"));
     }
+    let reference = match p.string_opt("python_reference")? {
+        None => None,
+        Some(rel) => {
+            let path = crate::workspace_root().join(&rel);
+            Some(reference_curves(&path).map_err(|e| {
+                l.err(
+                    "problem.python_reference",
+                    format!("{rel}: {e:#} (a CSV under the workspace root, from xtask/python-reference/lamoo)"),
+                )
+            })?)
+        }
+    };
     p.finish()?;
 
     let mut methods = vec![];
@@ -328,6 +438,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         target,
         design,
         methods,
+        reference,
     }))
 }
 
@@ -378,13 +489,31 @@ impl Moo {
         budget: usize,
         mut rng: Stream,
         design: &Stream,
+        seed: u64,
     ) -> Result<RunOutput> {
         let mut opt = self.optimiser(problem, method)?;
-        if let Design::Paired { n } = self.design {
-            let space = problem.space();
-            let units = qmc::sobol_from(&mut design.child("sobol"), n, space.dim());
-            let xs = units.iter().map(|u| space.from_unit(u)).collect();
-            opt = Box::new(WithDesign::new(xs, opt));
+        match self.design {
+            Design::Paired { n } => {
+                let space = problem.space();
+                let units = qmc::sobol_from(&mut design.child("sobol"), n, space.dim());
+                let xs = units.iter().map(|u| space.from_unit(u)).collect();
+                opt = Box::new(WithDesign::new(xs, opt));
+            }
+            Design::Authors(sets) => {
+                let set = sets.get(seed as usize).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "`problem.initial_design = \"authors\"` has {} sets, for seeds 0..{}",
+                        sets.len(),
+                        sets.len()
+                    )
+                })?;
+                let mut xs = set.clone();
+                for x in &mut xs {
+                    problem.space().clip(x);
+                }
+                opt = Box::new(WithDesign::new(xs, opt));
+            }
+            Design::PerMethod => {}
         }
         let reference = problem.reference_point().expect("checked in optimiser");
         let max_hv = problem
@@ -453,19 +582,72 @@ impl Prepared for Moo {
         2
     }
 
+    /// With `problem.python_reference`: our mean curves beside those of the
+    /// authors' own code on the same initial sets.
+    fn extra_figures(&self, records: &[(String, Vec<RunRecord>)]) -> Result<Vec<Figure>> {
+        let Some(reference) = &self.reference else {
+            return Ok(vec![]);
+        };
+        let mean_curve = |curves: Vec<&Vec<f64>>| -> Vec<f64> {
+            let len = curves.iter().map(|c| c.len()).min().unwrap_or(0);
+            (0..len)
+                .map(|i| curves.iter().map(|c| c[i]).sum::<f64>() / curves.len() as f64)
+                .collect()
+        };
+        let mut series: Vec<svg::Series> = records
+            .iter()
+            .filter(|(_, recs)| !recs.is_empty())
+            .map(|(name, recs)| {
+                let ys = mean_curve(recs.iter().map(|r| &r.curve).collect());
+                svg::Series {
+                    name: format!("ours: {name}"),
+                    xs: (1..=ys.len()).map(|i| i as f64).collect(),
+                    ys,
+                    band: None,
+                }
+            })
+            .collect();
+        for (name, ys) in reference {
+            series.push(svg::Series {
+                name: format!("authors' code: {name}"),
+                xs: (1..=ys.len()).map(|i| i as f64).collect(),
+                ys: ys.clone(),
+                band: None,
+            });
+        }
+        let ax = svg::Axes {
+            title: "ours beside the authors' code (same initial sets; mean over seeds)".into(),
+            x_label: "evaluations".into(),
+            y_label: "log10(max HV - HV)".into(),
+            log_x: false,
+            log_y: false,
+            y_min: None,
+            y_max: None,
+        };
+        Ok(vec![Figure {
+            file: "python-reference.svg".into(),
+            svg: svg::line_chart(&ax, &series, &[]),
+        }])
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let (method, budget, rng) = (ctx.method, ctx.budget, ctx.rng.clone());
-        let d = &ctx.design;
+        let (d, s) = (&ctx.design, ctx.seed);
         match &self.spec {
-            Spec::BraninCurrin => self.run_on(&BraninCurrin::new(), method, budget, rng, d),
-            Spec::VehicleSafety => self.run_on(&VehicleSafety::new(), method, budget, rng, d),
+            Spec::BraninCurrin => self.run_on(&BraninCurrin::new(), method, budget, rng, d, s),
+            Spec::VehicleSafety => self.run_on(&VehicleSafety::new(), method, budget, rng, d, s),
             Spec::Dtlz2 { dim, objectives } => {
-                self.run_on(&Dtlz2::new(*dim, *objectives), method, budget, rng, d)
+                self.run_on(&Dtlz2::new(*dim, *objectives), method, budget, rng, d, s)
             }
-            Spec::Nb201 => self.run_on(&Nb201Moo::new(), method, budget, rng, d),
-            Spec::Nb201Raw { dataset, cost } => {
-                self.run_on(&Nb201MooRaw::new(*dataset, *cost), method, budget, rng, d)
-            }
+            Spec::Nb201 => self.run_on(&Nb201Moo::new(), method, budget, rng, d, s),
+            Spec::Nb201Raw { dataset, cost } => self.run_on(
+                &Nb201MooRaw::new(*dataset, *cost),
+                method,
+                budget,
+                rng,
+                d,
+                s,
+            ),
         }
     }
 }

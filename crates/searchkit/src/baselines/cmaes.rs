@@ -352,6 +352,35 @@ mod tests {
     }
 
     #[test]
+    fn told_solutions_move_the_mean_towards_the_fitter_ones() {
+        let space = BoxSpace::cube(2, 0.0, 1.0);
+        let xs = vec![
+            vec![0.2, 0.2],
+            vec![0.8, 0.8],
+            vec![0.25, 0.2],
+            vec![0.75, 0.8],
+        ];
+        // Fitness high near (0.2, 0.2).
+        let fit: Vec<f64> = xs.iter().map(|x| -(x[0] + x[1])).collect();
+        let mut es = CmaEs::new(space.clone(), Some(vec![0.5, 0.5]), 0.2, Some(4));
+        es.tell_solutions(&xs, &fit);
+        assert!(
+            es.mean()[0] < 0.5 && es.generation() == 1,
+            "{:?}",
+            es.mean()
+        );
+        // Negated fitness (LaMOO's sign slip) pulls the other way.
+        let neg: Vec<f64> = fit.iter().map(|f| -f).collect();
+        let mut es = CmaEs::new(space.clone(), Some(vec![0.5, 0.5]), 0.2, Some(4));
+        es.tell_solutions(&xs, &neg);
+        assert!(es.mean()[0] > 0.5, "{:?}", es.mean());
+        // Not a whole population: ignored.
+        let mut es = CmaEs::new(space, Some(vec![0.5, 0.5]), 0.2, Some(4));
+        es.tell_solutions(&xs[..3], &fit[..3]);
+        assert_eq!(es.generation(), 0);
+    }
+
+    #[test]
     fn default_parameters_match_tutorial() {
         let es = CmaEs::new(BoxSpace::cube(10, 0.0, 1.0), None, 0.3, None);
         assert_eq!(es.popsize(), 10);

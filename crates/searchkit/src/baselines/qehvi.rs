@@ -1365,6 +1365,46 @@ mod tests {
         assert!(near >= 12, "{near} of 20 near the Pareto set");
     }
 
+    /// A path of two tests: `u[0] < 0.5`, then nothing.
+    struct TwoLevels;
+    impl StartRegion for TwoLevels {
+        fn depth(&self) -> usize {
+            2
+        }
+        fn filter(&self, us: Vec<Vec<f64>>, k: usize) -> Vec<Vec<f64>> {
+            match k {
+                0 => us,
+                1 => us.into_iter().filter(|u| u[0] < 0.5).collect(),
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn authors_pool_relaxes_the_path_one_test_per_round() {
+        let mut rng = Stream::root("pool");
+        // The full path admits nothing; dropping the deepest test admits
+        // about half of each round, so one relaxed round fills the pool.
+        let pool = authors_pool(&TwoLevels, 3, 1000, 300, &mut rng);
+        assert!(pool.len() >= 300, "{}", pool.len());
+        assert!(pool.iter().all(|u| u[0] < 0.5));
+        // Too few at depth 1 as well: the whole cube's round is added.
+        let pool = authors_pool(&TwoLevels, 3, 100, 300, &mut rng);
+        assert!(pool.len() >= 100 && pool.iter().any(|u| u[0] >= 0.5));
+        // The starts are drawn from the pool with replacement.
+        let cfg = QehviConfig {
+            region_starts: RegionStarts::AuthorsPool { lhs: 50 },
+            raw_samples: 40,
+            restarts: 20,
+            ..QehviConfig::default()
+        };
+        let x = random_points(8, 3, &mut rng);
+        let ys: Vec<Vec<f64>> = x.iter().map(|p| toy(p, 2)).collect();
+        let (_, stats) =
+            propose_qehvi_with_stats(&x, &ys, &[-2.0, -2.0], 2, &cfg, Some(&TwoLevels), &mut rng);
+        assert_eq!(stats.points, 2);
+    }
+
     #[test]
     fn qehvi_is_deterministic_and_respects_region_starts() {
         let cfg = QehviConfig {
