@@ -484,25 +484,7 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
             methods,
             metric,
             higher_is_better,
-            interval: Some(Interval::PairedBootstrap),
-            ..
-        } => (
-            format!(
-                "{} ({}, {})",
-                methods.join(" > "),
-                describe(metric),
-                if *higher_is_better {
-                    "higher is better"
-                } else {
-                    "lower is better"
-                }
-            ),
-            ordering_with_intervals(o, methods, metric, *higher_is_better),
-        ),
-        Claim::Ordering {
-            methods,
-            metric,
-            higher_is_better,
+            interval,
             ..
         } => {
             let rep = format!(
@@ -515,6 +497,15 @@ pub fn check_claim(o: &Outcome, c: &Claim) -> ClaimRow {
                     "lower is better"
                 }
             );
+            if let Some(Interval::PairedBootstrap) = interval {
+                let v = ordering_with_intervals(o, methods, metric, *higher_is_better);
+                return ClaimRow {
+                    source: c.source().into(),
+                    text: c.text().into(),
+                    reported: rep,
+                    verdict: v,
+                };
+            }
             let vals: std::result::Result<Vec<(f64, String)>, Missing> =
                 methods.iter().map(|m| metric_value(o, m, metric)).collect();
             let v = match vals {
