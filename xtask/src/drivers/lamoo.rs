@@ -258,6 +258,7 @@ fn qehvi_params(p: &mut Params) -> Result<QehviConfig> {
         raw_samples: p.usize_or("raw_samples", d.raw_samples)?.max(1),
         restarts: p.usize_or("restarts", d.restarts)?.max(1),
         max_iters: p.usize_or("max_iters", d.max_iters)?,
+        batch_limit: p.usize_or("batch_limit", d.batch_limit)?.max(1),
         region_starts,
         gp,
         ..d

@@ -66,8 +66,9 @@
 //! in the Cholesky factor; pending-first gives the same joint distribution,
 //! hence the same acquisition in expectation, but a different fixed-sample
 //! estimate. (2) BoTorch optimises restarts jointly in groups of
-//! `batch_limit = 5` (one L-BFGS-B on their summed values); here each start
-//! runs its own projected L-BFGS, with SciPy-like tolerances. (3) GP: by
+//! `batch_limit = 5` (one L-BFGS-B on their summed values); here by default
+//! each start runs its own projected L-BFGS, with SciPy-like tolerances
+//! ([`QehviConfig::batch_limit`] 5 groups them as BoTorch does). (3) GP: by
 //! default ([`GpConfig::botorch`]) a MAP fit under BoTorch's `SingleTaskGP`
 //! priors of LaMOO's era, from GPyTorch's initial values, targets
 //! standardised with ddof 1, as BoTorch 0.3.3 fits it (checked against
@@ -109,6 +110,9 @@ pub struct QehviConfig {
     pub restarts: usize,
     /// L-BFGS iteration cap per start (default 256, LaMOO's `maxiter`).
     pub max_iters: usize,
+    /// Starts optimised jointly per L-BFGS run (BoTorch's `batch_limit`,
+    /// 5 in LaMOO's call); default 1, each start alone.
+    pub batch_limit: usize,
     /// How starts are chosen in a region (default: the authors' pool).
     pub region_starts: RegionStarts,
     /// GP hyperparameter fitting (one GP per objective); default BoTorch's
@@ -191,6 +195,7 @@ impl Default for QehviConfig {
             raw_samples: 1024,
             restarts: 20,
             max_iters: 256,
+            batch_limit: 1,
             region_starts: RegionStarts::AuthorsPool { lhs: 12_000 },
             gp: GpConfig::botorch(),
         }
@@ -861,36 +866,56 @@ fn starting_points(
 }
 
 /// Maximise the acquisition from each start; the best end point and value,
-/// and whether that point is its run's unmoved start.
+/// and whether that point is its run's unmoved start. Starts are optimised
+/// in groups of `cfg.batch_limit`: one L-BFGS run over the group's
+/// concatenated points on the sum of their values (BoTorch's
+/// `gen_candidates_scipy` with `batch_limit`), or each alone with 1. The
+/// values are independent, so a group shares only its line searches and its
+/// stopping rule.
 fn optimize_point(
     acq: &Acquisition,
     starts: &[Vec<f64>],
     cfg: &QehviConfig,
 ) -> (Vec<f64>, f64, bool) {
     let d = acq.d;
-    let (lo, hi) = (vec![0.0; d], vec![1.0; d]);
     let opts = LbfgsOptions {
         max_iters: cfg.max_iters,
         ..LbfgsOptions::default()
     };
     let mut wk = acq.work();
     let mut best: Option<(Vec<f64>, f64, bool)> = None;
-    for x0 in starts {
+    let mut g1 = vec![0.0; d];
+    for group in starts.chunks(cfg.batch_limit.max(1)) {
+        let k = group.len();
+        let (lo, hi) = (vec![0.0; d * k], vec![1.0; d * k]);
+        let x0: Vec<f64> = group.concat();
         let r = minimize_box(
             |x, g| {
-                let v = acq.eval(x, &mut wk, Some(g));
-                g.iter_mut().for_each(|gi| *gi = -*gi);
-                -v
+                let mut total = 0.0;
+                for (xi, gi) in x.chunks(d).zip(g.chunks_mut(d)) {
+                    let v = acq.eval(xi, &mut wk, Some(&mut g1));
+                    for (a, b) in gi.iter_mut().zip(&g1) {
+                        *a = -*b;
+                    }
+                    total -= v;
+                }
+                total
             },
-            x0,
+            &x0,
             &lo,
             &hi,
             &opts,
         );
-        let v = -r.f;
-        if v.is_finite() && best.as_ref().is_none_or(|b| v > b.1) {
-            let stuck = r.x == *x0;
-            best = Some((r.x, v, stuck));
+        for (xi, start) in r.x.chunks(d).zip(group) {
+            // Alone, the run's own final value; in a group, each point's.
+            let v = if k == 1 {
+                -r.f
+            } else {
+                acq.eval(xi, &mut wk, None)
+            };
+            if v.is_finite() && best.as_ref().is_none_or(|b| v > b.1) {
+                best = Some((xi.to_vec(), v, xi == start.as_slice()));
+            }
         }
     }
     best.unwrap_or_else(|| (starts[0].clone(), 0.0, true))
@@ -1377,6 +1402,28 @@ mod tests {
                 1 => us.into_iter().filter(|u| u[0] < 0.5).collect(),
                 _ => Vec::new(),
             }
+        }
+    }
+
+    #[test]
+    fn grouped_restarts_optimise_each_start() {
+        // BoTorch's batch_limit: five starts per L-BFGS run on their summed
+        // values. Each point still ends inside the cube, no worse than
+        // where it started.
+        let mut rng = Stream::root("groups");
+        let x = random_points(12, 2, &mut rng);
+        let ys: Vec<Vec<f64>> = x.iter().map(|p| toy(p, 2)).collect();
+        for batch_limit in [1, 5] {
+            let cfg = QehviConfig {
+                batch_limit,
+                restarts: 10,
+                raw_samples: 64,
+                ..QehviConfig::default()
+            };
+            let (pts, stats) =
+                propose_qehvi_with_stats(&x, &ys, &[-2.0, -2.0], 3, &cfg, None, &mut rng);
+            assert_eq!((pts.len(), stats.points), (3, 3));
+            assert!(pts.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
         }
     }
 
