@@ -261,7 +261,6 @@ fn qehvi_params(p: &mut Params) -> Result<QehviConfig> {
         batch_limit: p.usize_or("batch_limit", d.batch_limit)?.max(1),
         region_starts,
         gp,
-        ..d
     })
 }
 
