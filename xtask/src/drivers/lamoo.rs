@@ -184,12 +184,13 @@ struct Moo {
     methods: Vec<Algo>,
     /// Mean curves of a run of the authors' own code (`problem.python_reference`),
     /// drawn beside ours in `python-reference.svg`.
-    reference: Option<Vec<(String, Vec<f64>)>>,
+    reference: Option<Vec<(String, Vec<(f64, f64)>)>>,
 }
 
-/// Mean `log_hv_diff` per evaluation of each method of a python-reference
-/// CSV (columns `method, run, eval, log_hv_diff`, among others).
-fn reference_curves(path: &std::path::Path) -> Result<Vec<(String, Vec<f64>)>> {
+/// Mean `log_hv_diff` over runs at each evaluation count a python-reference
+/// CSV records (columns `method, run, eval, log_hv_diff`, among others; the
+/// authors' code logs at batch boundaries), as `(eval, mean)` per method.
+fn reference_curves(path: &std::path::Path) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
     let mut rd = csv::Reader::from_path(path)?;
     let head = rd.headers()?.clone();
     let col = |name: &str| {
@@ -220,7 +221,12 @@ fn reference_curves(path: &std::path::Path) -> Result<Vec<(String, Vec<f64>)>> {
     Ok(acc
         .into_iter()
         .map(|(m, sums)| {
-            let mean = sums.iter().map(|(s, n)| s / (*n).max(1) as f64).collect();
+            let mean = sums
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, n))| *n > 0)
+                .map(|(i, (s, n))| ((i + 1) as f64, s / *n as f64))
+                .collect();
             (m, mean)
         })
         .collect())
@@ -607,11 +613,11 @@ impl Prepared for Moo {
                 }
             })
             .collect();
-        for (name, ys) in reference {
+        for (name, pts) in reference {
             series.push(svg::Series {
                 name: format!("authors' code: {name}"),
-                xs: (1..=ys.len()).map(|i| i as f64).collect(),
-                ys: ys.clone(),
+                xs: pts.iter().map(|p| p.0).collect(),
+                ys: pts.iter().map(|p| p.1).collect(),
                 band: None,
             });
         }
