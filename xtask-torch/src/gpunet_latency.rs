@@ -53,7 +53,11 @@ struct LatencyExp {
 
 /// A list of strings or numbers from the `problem` table (Params has no
 /// such getter), removed from the table handed to Params.
-fn take_list(l: &Loaded, t: &mut toml::Table, key: &str) -> Result<Option<Vec<toml::Value>>> {
+pub(crate) fn take_list(
+    l: &Loaded,
+    t: &mut toml::Table,
+    key: &str,
+) -> Result<Option<Vec<toml::Value>>> {
     match t.remove(key) {
         None => Ok(None),
         Some(toml::Value::Array(a)) => Ok(Some(a)),

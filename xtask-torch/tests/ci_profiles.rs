@@ -6,7 +6,7 @@ use xtask::cli::{ci_summary_with, fresh_test_dir};
 use xtask::{config, drivers, runner};
 
 /// Drivers whose results are measurements (times), never snapshot-tested.
-const MEASUREMENTS: &[&str] = &["gpunet-latency"];
+const MEASUREMENTS: &[&str] = &["gpunet-latency", "gpunet-predictor"];
 
 #[test]
 fn torch_experiments_ci_profiles_match_their_snapshots() {
