@@ -129,7 +129,7 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let mut p = Params::new(l, "problem", &table);
     let latency = latency_param(&mut p)?;
     let proxy_batch = p.usize_or("proxy_batch", 32)?;
-    if proxy_batch < 2 || proxy_batch > 1000 {
+    if !(2..=1000).contains(&proxy_batch) {
         return Err(l.err(
             "problem.proxy_batch",
             format!("{proxy_batch} images; NASWOT needs 2..1000 (the embedded test subset)"),

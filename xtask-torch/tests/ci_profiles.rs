@@ -49,6 +49,16 @@ fn training_results_do_not_depend_on_thread_count() {
 }
 
 #[test]
+fn gpunet_search_does_not_depend_on_thread_count() {
+    let registry = xtask_torch::registry();
+    let root = xtask::workspace_root();
+    let loaded = config::find(&root, "gpunet-search").unwrap();
+    let one = ci_summary_with(&registry, &root, loaded.clone(), Some(1), Some(4), Some(1));
+    let two = ci_summary_with(&registry, &root, loaded, Some(1), Some(4), Some(2));
+    assert_eq!(one, two);
+}
+
+#[test]
 fn ucf11_without_data_fails_with_a_clear_message() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "btrnn-ucf11").unwrap();
