@@ -25,7 +25,7 @@
 //! end to end ([`gpunet::measure::time_spec`]); Spearman, Kendall and the
 //! median relative error. A measurement: never snapshot-tested.
 
-use crate::gpunet_latency::take_list;
+use crate::gpunet_latency::take_models;
 use anyhow::{anyhow, Result};
 use gpunet::measure::{naswot, time_block, time_spec};
 use gpunet::search::{best_per_tier, front, gmacs, proxy_side, Lut};
@@ -107,25 +107,7 @@ fn latency_param(p: &mut Params) -> Result<Latency> {
 
 fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let mut table = l.exp.problem.clone();
-    let names: Vec<String> = match take_list(l, &mut table, "tiers")? {
-        None => gpunet::ALL.iter().map(|m| m.name.to_string()).collect(),
-        Some(a) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| l.err("problem.tiers", format!("expected model names, got {v}")))
-            })
-            .collect::<Result<_>>()?,
-    };
-    let mut tiers = vec![];
-    for n in &names {
-        let m = Published::find(n).map_err(|e| l.err("problem.tiers", e))?;
-        let s = m
-            .spec()
-            .map_err(|e| l.err("problem.tiers", format!("{}: {e}", m.file)))?;
-        tiers.push((m, s));
-    }
+    let tiers = take_models(l, &mut table, "tiers")?;
     let mut p = Params::new(l, "problem", &table);
     let latency = latency_param(&mut p)?;
     let proxy_batch = p.usize_or("proxy_batch", 32)?;
