@@ -471,9 +471,55 @@ impl Prepared for SearchExp {
         };
         Ok(vec![Figure {
             file: "front.svg".into(),
-            svg: svg::line_chart(&ax, &series, &markers),
+            svg: label_markers(&svg::line_chart(&ax, &series, &markers), &markers),
         }])
     }
+}
+
+/// `line_chart`'s legend speaks of reported values and means over seeds,
+/// and its markers carry no names: here the markers are the published
+/// models (placed by our own proxy and predictor) and the lines are fronts,
+/// so the legend is reworded and each marker gets its model's name.
+fn label_markers(chart: &str, markers: &[svg::Marker]) -> String {
+    let mut out = String::new();
+    let mut names = markers
+        .iter()
+        .filter(|m| m.x.is_finite() && m.y.is_finite())
+        .map(|m| m.label.as_str());
+    for line in chart.lines() {
+        if line.contains("bands: +- 1 standard error") {
+            continue;
+        }
+        let line = line
+            .replace(
+                "paper's reported value",
+                "published GPUNets (our proxy and predictor)",
+            )
+            .replace("lines: mean over seeds", "lines: fronts over all seeds");
+        out.push_str(&line);
+        out.push('\n');
+        // A marker: `<path d="M{x},{y} l8,8 ...` drawn before the legend.
+        if let Some(rest) = line.strip_prefix(r#"<path d="M"#) {
+            if !rest.contains("l8,8") {
+                continue;
+            }
+            let xy: Vec<f64> = rest
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            if let ([x, y], Some(name)) = (xy.as_slice(), names.next()) {
+                out.push_str(&format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{name}</text>\n",
+                    x + 10.0,
+                    y + 8.0
+                ));
+            }
+        }
+    }
+    out
 }
 
 impl Prepared for PredictorExp {
