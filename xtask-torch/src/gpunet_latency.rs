@@ -64,27 +64,39 @@ fn take_list(l: &Loaded, t: &mut toml::Table, key: &str) -> Result<Option<Vec<to
     }
 }
 
-fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
-    let mut table = l.exp.problem.clone();
-    let names: Vec<String> = match take_list(l, &mut table, "models")? {
+/// Published models named by the `problem` list `key` (all seven when
+/// absent), each parsed; removed from the table handed to Params.
+pub(crate) fn take_models(
+    l: &Loaded,
+    t: &mut toml::Table,
+    key: &str,
+) -> Result<Vec<(Published, Spec)>> {
+    let at = format!("problem.{key}");
+    let names: Vec<String> = match take_list(l, t, key)? {
         None => gpunet::ALL.iter().map(|m| m.name.to_string()).collect(),
         Some(a) => a
             .iter()
             .map(|v| {
-                v.as_str().map(str::to_string).ok_or_else(|| {
-                    l.err("problem.models", format!("expected model names, got {v}"))
-                })
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| l.err(&at, format!("expected model names, got {v}")))
             })
             .collect::<Result<_>>()?,
     };
     let mut models = vec![];
     for n in &names {
-        let m = Published::find(n).map_err(|e| l.err("problem.models", e))?;
+        let m = Published::find(n).map_err(|e| l.err(&at, e))?;
         let s = m
             .spec()
-            .map_err(|e| l.err("problem.models", format!("{}: {e}", m.file)))?;
+            .map_err(|e| l.err(&at, format!("{}: {e}", m.file)))?;
         models.push((m, s));
     }
+    Ok(models)
+}
+
+fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
+    let mut table = l.exp.problem.clone();
+    let models = take_models(l, &mut table, "models")?;
     let reference_ms: Vec<f64> = match take_list(l, &mut table, "reference_latency_ms")? {
         None => vec![],
         Some(a) => a

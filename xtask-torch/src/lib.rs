@@ -12,6 +12,11 @@
 //! - [`gpunet_latency`]: the `gpunet-latency` driver (inference latency of
 //!   the published GPUNet models, rank-correlated with the published
 //!   TensorRT latencies; a measurement, never snapshot-tested);
+//! - [`gpunet_search`]: the `gpunet-search` driver (LaMOO, NSGA-II and
+//!   random search over the GPUNet space for NASWOT against a per-layer
+//!   latency table, one architecture per published model's latency) and
+//!   `gpunet-predictor` (that table against measured latency; a
+//!   measurement);
 //! - [`bench`]: forward + backward timings of the BT-LSTM against the dense
 //!   LSTM at the paper's UCF11 shapes.
 //!
@@ -34,6 +39,7 @@
 pub mod bench;
 pub mod btrnn_train;
 pub mod gpunet_latency;
+pub mod gpunet_search;
 
 use xtask::drivers::Registry;
 
@@ -42,7 +48,12 @@ use xtask::drivers::Registry;
 /// (method, seed) instead).
 pub fn registry() -> Registry {
     tch::set_num_threads(1);
-    Registry::builtin().with(vec![btrnn_train::driver(), gpunet_latency::driver()])
+    Registry::builtin().with(vec![
+        btrnn_train::driver(),
+        gpunet_latency::driver(),
+        gpunet_search::search_driver(),
+        gpunet_search::predictor_driver(),
+    ])
 }
 
 /// `cpu` or `cuda` (the first GPU), with a clear error when CUDA is missing.

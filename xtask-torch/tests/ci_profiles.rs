@@ -6,7 +6,7 @@ use xtask::cli::{ci_summary_with, fresh_test_dir};
 use xtask::{config, drivers, runner};
 
 /// Drivers whose results are measurements (times), never snapshot-tested.
-const MEASUREMENTS: &[&str] = &["gpunet-latency"];
+const MEASUREMENTS: &[&str] = &["gpunet-latency", "gpunet-predictor"];
 
 #[test]
 fn torch_experiments_ci_profiles_match_their_snapshots() {
@@ -45,6 +45,16 @@ fn training_results_do_not_depend_on_thread_count() {
     let loaded = config::find(&root, "btrnn-train").unwrap();
     let one = ci_summary_with(&registry, &root, loaded.clone(), Some(1), Some(1), Some(1));
     let two = ci_summary_with(&registry, &root, loaded, Some(1), Some(1), Some(2));
+    assert_eq!(one, two);
+}
+
+#[test]
+fn gpunet_search_does_not_depend_on_thread_count() {
+    let registry = xtask_torch::registry();
+    let root = xtask::workspace_root();
+    let loaded = config::find(&root, "gpunet-search").unwrap();
+    let one = ci_summary_with(&registry, &root, loaded.clone(), Some(1), Some(4), Some(1));
+    let two = ci_summary_with(&registry, &root, loaded, Some(1), Some(4), Some(2));
     assert_eq!(one, two);
 }
 

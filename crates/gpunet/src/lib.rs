@@ -25,8 +25,14 @@
 //!   activation, expansion, width, SE; resolution 224..512) as a searchkit
 //!   [`Categorical`](searchkit::space::Categorical) space, with conversion to
 //!   and from the JSON and the reasons a published model is not a member;
+//! - [`search`]: the latency-tiered search's torch-free parts: the
+//!   per-layer latency lookup table [`search::Lut`] (summed over a
+//!   network's layers), its closed-form stand-in, the Pareto front and one
+//!   architecture per latency tier;
 //! - with the `torch` feature (tch / libtorch 2.11.0): [`model::Gpunet`],
-//!   the network on tch, weights drawn from a [`searchkit::rng::Stream`].
+//!   the network on tch, weights drawn from a [`searchkit::rng::Stream`];
+//!   `measure`: block and network CPU latency, and the NASWOT accuracy
+//!   proxy (Mellor et al., ICML 2021).
 //!
 //! ```
 //! use gpunet::published::Published;
@@ -58,9 +64,12 @@
 
 pub mod counts;
 pub mod published;
+pub mod search;
 pub mod space;
 pub mod spec;
 
+#[cfg(feature = "torch")]
+pub mod measure;
 #[cfg(feature = "torch")]
 pub mod model;
 

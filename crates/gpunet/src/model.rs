@@ -86,10 +86,15 @@ impl ConvBn {
             act,
         }
     }
-    fn forward(&self, x: &Tensor) -> Tensor {
+    /// `hook` sees every activation's input (BN's output), for NASWOT's
+    /// binary codes.
+    fn forward(&self, x: &Tensor, hook: &mut dyn FnMut(&Tensor)) -> Tensor {
         let y = self.bn.forward_t(&self.conv.forward(x), false);
         match self.act {
-            Some(a) => act(a, y),
+            Some(a) => {
+                hook(&y);
+                act(a, y)
+            }
             None => y,
         }
     }
@@ -130,7 +135,7 @@ enum Unit {
 }
 
 impl Unit {
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor, hook: &mut dyn FnMut(&Tensor)) -> Tensor {
         match self {
             Unit::Seq {
                 convs,
@@ -139,7 +144,7 @@ impl Unit {
             } => {
                 let mut y = x.shallow_clone();
                 for (i, c) in convs.iter().enumerate() {
-                    y = c.forward(&y);
+                    y = c.forward(&y, hook);
                     if let Some((at, s)) = se {
                         if *at == i {
                             y = s.forward(&y);
@@ -153,7 +158,7 @@ impl Unit {
                 }
             }
             Unit::Tail { pre, post, fc } => {
-                let mut y = pre.forward(x).adaptive_avg_pool2d([1, 1]);
+                let mut y = pre.forward(x, hook).adaptive_avg_pool2d([1, 1]);
                 if let Some(c) = post {
                     y = c.forward(&y).relu();
                 }
@@ -417,7 +422,7 @@ impl Gpunet {
         let mut y = x.shallow_clone();
         let mut out = vec![];
         for u in &self.units {
-            y = u.forward(&y);
+            y = u.forward(&y, &mut |_| {});
             out.push(if y.dim() == 4 {
                 y.size()[2] as usize
             } else {
@@ -429,10 +434,29 @@ impl Gpunet {
 
     /// Logits `(N, classes)` for images `(N, C, H, W)`, inference mode.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_hooked(x, &mut |_| {})
+    }
+
+    /// [`Gpunet::forward`], handing `hook` the input of every ReLU / swish
+    /// of the convolution blocks (after BN; the squeeze-excite's inner
+    /// activation is not included), in order.
+    pub fn forward_hooked(&self, x: &Tensor, hook: &mut dyn FnMut(&Tensor)) -> Tensor {
         let mut y = x.shallow_clone();
         for u in &self.units {
-            y = u.forward(&y);
+            y = u.forward(&y, hook);
         }
         y
+    }
+
+    /// One block alone (e.g. to time it for a latency lookup table).
+    pub fn single(p: &nn::Path, block: &Block) -> Self {
+        Self {
+            units: vec![build(&(p / "l00"), block)],
+            resolution: 0,
+            classes: match *block {
+                Block::Tail { classes, .. } | Block::TailD { classes, .. } => classes,
+                _ => 0,
+            },
+        }
     }
 }

@@ -473,6 +473,40 @@ impl GpunetSpace {
         true
     }
 
+    /// The point of the unit box `[0, 1]^d` (one coordinate per choice, as
+    /// [`searchkit::space::BoxSpace`] searches see it): coordinate `u` of a
+    /// choice with `c` values is value `floor(u c)` (`u = 1` the last), and a
+    /// stage with 0 layers has its other choices set to their first value,
+    /// so every box point is a valid point.
+    pub fn from_unit(&self, u: &[f64]) -> Result<Vec<usize>, String> {
+        let c = &self.cat.cardinalities;
+        if u.len() != c.len() {
+            return Err(format!(
+                "{} coordinates for a space of {} choices",
+                u.len(),
+                c.len()
+            ));
+        }
+        let mut x: Vec<usize> = u
+            .iter()
+            .zip(c)
+            .map(|(&v, &n)| ((v.clamp(0.0, 1.0) * n as f64) as usize).min(n - 1))
+            .collect();
+        let mut k = 1;
+        for r in &STAGES {
+            let n = if r.has_expansion() { 6 } else { 4 };
+            if r.layers.0 + x[k + 1] == 0 {
+                for (j, v) in x[k..k + n].iter_mut().enumerate() {
+                    if j != 1 {
+                        *v = 0;
+                    }
+                }
+            }
+            k += n;
+        }
+        Ok(x)
+    }
+
     /// The architecture at a point.
     pub fn decode(&self, x: &[usize]) -> Result<Arch, String> {
         if !self.is_valid(x) {

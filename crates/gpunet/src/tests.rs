@@ -278,3 +278,75 @@ mod space {
         assert!(space.cat.size() > 1_000_000_000_000);
     }
 }
+
+mod search {
+    use crate::search::*;
+    use crate::space::GpunetSpace;
+    use searchkit::rng::Stream;
+
+    #[test]
+    fn every_box_point_is_a_network_that_fits_the_proxy_input() {
+        let space = GpunetSpace::new();
+        let d = space.cat.cardinalities.len();
+        let mut r = Stream::root("gpunet-box-test");
+        let mut points: Vec<Vec<f64>> = vec![vec![0.0; d], vec![1.0; d], vec![0.5; d]];
+        // The smallest resolution with the largest kernels: the tightest fit.
+        let mut tight = vec![1.0; d];
+        tight[0] = 0.0;
+        points.push(tight);
+        points.extend((0..200).map(|_| (0..d).map(|_| r.uniform()).collect()));
+        for u in &points {
+            let x = space.from_unit(u).unwrap();
+            assert!(space.is_valid(&x), "{u:?}");
+            let spec = space.decode(&x).unwrap().to_spec().unwrap();
+            spec.shapes(proxy_side(spec.resolution)).unwrap();
+            assert!(layer_keys(&spec).unwrap().len() == spec.layers.len());
+        }
+        assert!(space.from_unit(&[0.5]).unwrap_err().contains("coordinates"));
+    }
+
+    #[test]
+    fn tiers_and_front() {
+        // (proxy, latency)
+        let pts = [
+            (1.0, 10.0),
+            (3.0, 30.0),
+            (2.0, 5.0),
+            (2.5, 40.0),
+            (f64::NAN, 1.0),
+        ];
+        assert_eq!(front(&pts), vec![2, 1]);
+        assert_eq!(
+            best_per_tier(&pts, &[4.0, 5.0, 29.0, 100.0]),
+            vec![None, Some(2), Some(2), Some(1)]
+        );
+    }
+
+    #[test]
+    fn the_table_measures_each_layer_key_once() {
+        let spec = crate::Published::find("GPUNet-1").unwrap().spec().unwrap();
+        let mut lut = Lut::default();
+        let mut calls = 0;
+        let a = lut
+            .predict(&spec, &mut |_, side| {
+                calls += 1;
+                side as f64
+            })
+            .unwrap();
+        let b = lut.predict(&spec, &mut |_, _| unreachable!()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(calls, lut.len());
+        assert_eq!(
+            calls + lut.repeated_layers(&spec).unwrap(),
+            spec.layers.len()
+        );
+        // The sum is over all layers, repeated ones included.
+        let sides: f64 = spec
+            .shapes(spec.resolution)
+            .unwrap()
+            .iter()
+            .map(|s| s.0 as f64)
+            .sum();
+        assert_eq!(a, sides);
+    }
+}

@@ -91,3 +91,45 @@ fn init_is_drawn_from_the_stream() {
         assert!(t.equal(&vb[k]), "{k}");
     }
 }
+
+#[test]
+fn naswot_is_a_function_of_the_network_and_its_stream() {
+    use crate::measure::naswot;
+    let spec = Published::find("GPUNet-P0").unwrap().spec().unwrap();
+    let x = Tensor::randn([4, 3, 28, 28], (Kind::Float, Device::Cpu));
+    let s = Stream::root("naswot-test");
+    let a = naswot(&spec, &x, &s).unwrap();
+    assert_eq!(a, naswot(&spec, &x, &s).unwrap());
+    // log|det K| of a 4 x 4 kernel whose diagonal is the unit count N_A:
+    // at most 4 log N_A (Hadamard), and far above 0 for a real network.
+    let units: i64 = {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = Gpunet::new(&vs.root(), &spec);
+        let mut n = 0;
+        let _ = tch::no_grad(|| net.forward_hooked(&x, &mut |y| n += y.numel() as i64 / 4));
+        n
+    };
+    assert!(
+        a > 0.0 && a <= 4.0 * (units as f64).ln() + 1e-9,
+        "{a} {units}"
+    );
+    // Images the kernels do not fit, or of the wrong shape: a clear error.
+    // (GPUNet-0's unpadded stride-2 fused blocks: 8 -> 4 -> 1 -> no fit.)
+    let g0 = Published::find("GPUNet-0").unwrap().spec().unwrap();
+    let tiny = Tensor::zeros([4, 3, 8, 8], (Kind::Float, Device::Cpu));
+    assert!(naswot(&g0, &tiny, &s).unwrap_err().contains("does not fit"));
+    let grey = Tensor::zeros([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+    assert!(naswot(&spec, &grey, &s)
+        .unwrap_err()
+        .contains("NASWOT needs"));
+}
+
+#[test]
+fn a_block_and_a_network_can_be_timed() {
+    use crate::measure::{time_block, time_spec};
+    let spec = Published::find("GPUNet-P0").unwrap().spec().unwrap();
+    let t = time_block(&spec.layers[1].block, 56, 0, 1);
+    assert!(t > 0.0 && t.is_finite());
+    let t = time_spec(&spec, 0, 1);
+    assert!(t > 0.0 && t.is_finite());
+}
