@@ -110,41 +110,42 @@ impl Conv {
         Self { c_in, weight, bias }
     }
 
+    /// One output row `(t, d)` at a time for all channels, accumulated in
+    /// a small buffer that stays in L1 (the volume is swept once, not once
+    /// per tap).
     fn forward(&self, x: &Volume) -> Volume {
         debug_assert_eq!(x.c, self.c_in);
         let mut y = Volume::zeros(CHANNELS, x.t, x.d, x.h);
         let h = x.h;
-        for o in 0..CHANNELS {
-            for t in 0..x.t {
-                for d in 0..x.d {
-                    let at = y.at(o, t, d);
-                    y.v[at..at + h].fill(self.bias[o]);
+        let mut acc = vec![0.0f32; CHANNELS * h];
+        for t in 0..x.t {
+            for d in 0..x.d {
+                for o in 0..CHANNELS {
+                    acc[o * h..(o + 1) * h].fill(self.bias[o]);
                 }
-            }
-            for c in 0..self.c_in {
-                for kd in 0..3 {
-                    for kh in 0..3 {
-                        for kw in 0..3 {
-                            let w = self.weight[(((o * self.c_in + c) * 3 + kd) * 3 + kh) * 3 + kw];
-                            // Output column j reads input column j + kh - 1.
-                            let (j0, j1) = match kh {
-                                0 => (1, h),
-                                1 => (0, h),
-                                _ => (0, h - 1),
+                for c in 0..self.c_in {
+                    for kw in 0..3 {
+                        let Some(ti) = (t + kw).checked_sub(1).filter(|&v| v < x.t) else {
+                            continue;
+                        };
+                        for kd in 0..3 {
+                            let Some(di) = (d + kd).checked_sub(1).filter(|&v| v < x.d) else {
+                                continue;
                             };
-                            for t in 0..x.t {
-                                let Some(ti) = (t + kw).checked_sub(1).filter(|&v| v < x.t) else {
-                                    continue;
+                            let at = x.at(c, ti, di);
+                            let row = &x.v[at..at + h];
+                            for kh in 0..3 {
+                                // Output column j reads input column j + kh - 1.
+                                let (j0, j1) = match kh {
+                                    0 => (1, h),
+                                    1 => (0, h),
+                                    _ => (0, h - 1),
                                 };
-                                for d in 0..x.d {
-                                    let Some(di) = (d + kd).checked_sub(1).filter(|&v| v < x.d)
-                                    else {
-                                        continue;
-                                    };
-                                    let yo = y.at(o, t, d);
-                                    let xi = x.at(c, ti, di) + kh;
-                                    let out = &mut y.v[yo + j0..yo + j1];
-                                    let inp = &x.v[xi + j0 - 1..xi + j1 - 1];
+                                let inp = &row[j0 + kh - 1..j1 + kh - 1];
+                                for o in 0..CHANNELS {
+                                    let w = self.weight
+                                        [(((o * self.c_in + c) * 3 + kd) * 3 + kh) * 3 + kw];
+                                    let out = &mut acc[o * h + j0..o * h + j1];
                                     for (a, b) in out.iter_mut().zip(inp) {
                                         *a += w * b;
                                     }
@@ -152,6 +153,10 @@ impl Conv {
                             }
                         }
                     }
+                }
+                for o in 0..CHANNELS {
+                    let at = y.at(o, t, d);
+                    y.v[at..at + h].copy_from_slice(&acc[o * h..(o + 1) * h]);
                 }
             }
         }
