@@ -62,13 +62,14 @@ NAV_ENVS = {}
 # The step sizes are the authors' modified gym-miniworld's (MazeS3: 0.3).
 NAV_TASKS = {
     "MiniWorld-MazeS3-v0": ("maze", 216, 0.3),
+    "MiniWorld-FourRooms-v0": ("fourrooms", 250, 0.2),
 }
 
 
 def nav_env(name):
     """The package's environment for `name`, with the authors' placement.
 
-    The rooms, walls and the depth-first spanning tree come from the
+    MazeS3: the rooms, walls and the depth-first spanning tree come from the
     package's own `_gen_world` logic and seeding (`reset(seed=...)`); as in
     the authors' modified copy, the agent starts in the top-left room and
     the box is placed in the last room the depth-first search visits.
@@ -79,7 +80,26 @@ def nav_env(name):
     if name not in NAV_TASKS:
         raise ValueError(f"unknown planning task {name!r} ({', '.join(NAV_TASKS)})")
     from miniworld.entity import Box
+    from miniworld.envs.fourrooms import FourRooms
     from miniworld.envs.maze import MazeS3
+
+    class AuthorsFourRooms(FourRooms):
+        """The package's four 6 x 6 rooms with the authors' doors (each in
+        a corner of the wall between two rooms, `envs/fourrooms.py` of their
+        copy) and the box opposite the start (at minus the agent's
+        position)."""
+
+        def _gen_world(self):
+            r0 = self.add_rect_room(min_x=-7, max_x=-1, min_z=1, max_z=7)
+            r1 = self.add_rect_room(min_x=1, max_x=7, min_z=1, max_z=7)
+            r2 = self.add_rect_room(min_x=1, max_x=7, min_z=-7, max_z=-1)
+            r3 = self.add_rect_room(min_x=-7, max_x=-1, min_z=-7, max_z=-1)
+            self.connect_rooms(r0, r1, min_z=5, max_z=7, max_y=2.2)
+            self.connect_rooms(r1, r2, min_x=5, max_x=7, max_y=2.2)
+            self.connect_rooms(r2, r3, min_z=-7, max_z=-5, max_y=2.2)
+            self.connect_rooms(r3, r0, min_x=-7, max_x=-5, max_y=2.2)
+            self.place_agent()
+            self.box = self.place_entity(Box(color="red"), pos=-self.agent.pos)
 
     class AuthorsMazeS3(MazeS3):
         def _gen_world(self):
@@ -124,7 +144,7 @@ def nav_env(name):
             self.place_agent(room=rows[0][0])
             self.box = self.place_entity(Box(color="red"), room=order[-1])
 
-    env = AuthorsMazeS3()
+    env = AuthorsMazeS3() if NAV_TASKS[name][0] == "maze" else AuthorsFourRooms()
     NAV_ENVS[name] = env
     return env
 

@@ -18,23 +18,29 @@ pub struct NavTask {
 }
 
 /// The planning tasks the worker knows.
-pub const NAV_TASK_NAMES: [&str; 1] = ["mazes3"];
+pub const NAV_TASK_NAMES: [&str; 2] = ["mazes3", "fourrooms"];
 
 impl NavTask {
-    /// `mazes3`: MiniWorld-MazeS3-v0, 216 steps, 80 x 60 renders.
+    /// `mazes3`: MiniWorld-MazeS3-v0, 216 steps; `fourrooms`:
+    /// MiniWorld-FourRooms-v0 with the authors' doors, 250 steps; both with
+    /// 80 x 60 renders.
     pub fn parse(name: &str) -> Result<Self, String> {
-        match name {
-            "mazes3" => Ok(Self {
-                env: "MiniWorld-MazeS3-v0".into(),
-                horizon: 216,
-                height: 60,
-                width: 80,
-            }),
-            other => Err(format!(
-                "unknown planning task `{other}` (valid: {})",
-                NAV_TASK_NAMES.join(", ")
-            )),
-        }
+        let (env, horizon) = match name {
+            "mazes3" => ("MiniWorld-MazeS3-v0", 216),
+            "fourrooms" => ("MiniWorld-FourRooms-v0", 250),
+            other => {
+                return Err(format!(
+                    "unknown planning task `{other}` (valid: {})",
+                    NAV_TASK_NAMES.join(", ")
+                ))
+            }
+        };
+        Ok(Self {
+            env: env.into(),
+            horizon,
+            height: 60,
+            width: 80,
+        })
     }
 
     /// Actions of one plan.
@@ -182,6 +188,7 @@ mod tests {
     fn tasks_parse_or_name_the_valid_ones() {
         let t = NavTask::parse("mazes3").unwrap();
         assert_eq!((t.dim(), t.frames(20)), (432, 11));
-        assert!(NavTask::parse("maze").unwrap_err().contains("mazes3"));
+        assert_eq!(NavTask::parse("fourrooms").unwrap().frames(20), 13);
+        assert!(NavTask::parse("maze").unwrap_err().contains("mazes3, fourrooms"));
     }
 }
