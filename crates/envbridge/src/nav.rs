@@ -189,6 +189,8 @@ mod tests {
         let t = NavTask::parse("mazes3").unwrap();
         assert_eq!((t.dim(), t.frames(20)), (432, 11));
         assert_eq!(NavTask::parse("fourrooms").unwrap().frames(20), 13);
-        assert!(NavTask::parse("maze").unwrap_err().contains("mazes3, fourrooms"));
+        assert!(NavTask::parse("maze")
+            .unwrap_err()
+            .contains("mazes3, fourrooms"));
     }
 }

@@ -172,7 +172,9 @@ fn maze_rollouts_equal_the_recorded_positions_and_returns() {
     };
     let task = envbridge::NavTask::parse("mazes3").unwrap();
     let mut w = pool.lease().unwrap();
-    let east: Vec<f64> = (0..432).map(|i| if i % 2 == 1 { 3.0 } else { 0.0 }).collect();
+    let east: Vec<f64> = (0..432)
+        .map(|i| if i % 2 == 1 { 3.0 } else { 0.0 })
+        .collect();
     let r = envbridge::nav::rollout(&mut w, &task, 123, &east, Some(20), &[1, 2, 5, 216]).unwrap();
     assert_eq!((r.value, r.steps), (-6.506184149995963, 216));
     assert_eq!(
@@ -187,9 +189,14 @@ fn maze_rollouts_equal_the_recorded_positions_and_returns() {
     let frames = r.frames.expect("asked for");
     assert_eq!(frames.len(), 11 * 60 * 80 * 3);
     assert!(frames.iter().any(|&b| b != 0));
-    let south: Vec<f64> = (0..432).map(|i| if i % 2 == 0 { 3.0 } else { 0.0 }).collect();
+    let south: Vec<f64> = (0..432)
+        .map(|i| if i % 2 == 0 { 3.0 } else { 0.0 })
+        .collect();
     let r = envbridge::nav::rollout(&mut w, &task, 123, &south, None, &[1, 2, 5, 216]).unwrap();
-    assert_eq!((r.value, r.steps, r.frames), (-3.904537127012958, 216, None));
+    assert_eq!(
+        (r.value, r.steps, r.frames),
+        (-3.904537127012958, 216, None)
+    );
     assert_eq!(
         r.positions,
         vec![
