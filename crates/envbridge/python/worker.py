@@ -21,9 +21,18 @@ Request keys:
   obs_steps  optional: return the observation seen before these steps
 Answer: {"returns": [...], "steps": [...], "obs": [[[...], ...], ...]} or
 {"error": "..."}.
+
+Policy "plan" (PlaLaM's open-loop planning on MiniWorld, see `nav_rollout`):
+x is the action sequence (2 floats per step, the authors' continuous move),
+seeds the mazes; `frame_every` (optional) asks for the 80x60 render after
+steps 1, 1 + k, 1 + 2k, ... (zeros past the episode's end), returned as one
+base64 string of uint8 bytes per rollout under "frames"; `obs_steps` returns
+the agent's (x, z) after those steps (for the Rust-side tests).
 """
 
+import base64
 import json
+import math
 import os
 import sys
 import traceback
@@ -47,6 +56,171 @@ def get_env(name):
     return env
 
 
+NAV_ENVS = {}
+
+# PlaLaM's MiniWorld tasks: (package class, steps per episode, step size).
+# The step sizes are the authors' modified gym-miniworld's (MazeS3: 0.3).
+NAV_TASKS = {
+    "MiniWorld-MazeS3-v0": ("maze", 216, 0.3),
+    "MiniWorld-FourRooms-v0": ("fourrooms", 250, 0.2),
+}
+
+
+def nav_env(name):
+    """The package's environment for `name`, with the authors' placement.
+
+    MazeS3: the rooms, walls and the depth-first spanning tree come from the
+    package's own `_gen_world` logic and seeding (`reset(seed=...)`); as in
+    the authors' modified copy, the agent starts in the top-left room and
+    the box is placed in the last room the depth-first search visits.
+    """
+    env = NAV_ENVS.get(name)
+    if env is not None:
+        return env
+    if name not in NAV_TASKS:
+        raise ValueError(f"unknown planning task {name!r} ({', '.join(NAV_TASKS)})")
+    from miniworld.entity import Box
+    from miniworld.envs.fourrooms import FourRooms
+    from miniworld.envs.maze import MazeS3
+
+    class AuthorsFourRooms(FourRooms):
+        """The package's four 6 x 6 rooms with the authors' doors (each in
+        a corner of the wall between two rooms, `envs/fourrooms.py` of their
+        copy) and the box opposite the start (at minus the agent's
+        position)."""
+
+        def _gen_world(self):
+            r0 = self.add_rect_room(min_x=-7, max_x=-1, min_z=1, max_z=7)
+            r1 = self.add_rect_room(min_x=1, max_x=7, min_z=1, max_z=7)
+            r2 = self.add_rect_room(min_x=1, max_x=7, min_z=-7, max_z=-1)
+            r3 = self.add_rect_room(min_x=-7, max_x=-1, min_z=-7, max_z=-1)
+            self.connect_rooms(r0, r1, min_z=5, max_z=7, max_y=2.2)
+            self.connect_rooms(r1, r2, min_x=5, max_x=7, max_y=2.2)
+            self.connect_rooms(r2, r3, min_z=-7, max_z=-5, max_y=2.2)
+            self.connect_rooms(r3, r0, min_x=-7, max_x=-5, max_y=2.2)
+            self.place_agent()
+            self.box = self.place_entity(Box(color="red"), pos=-self.agent.pos)
+
+    class AuthorsMazeS3(MazeS3):
+        def _gen_world(self):
+            rows = []
+            for j in range(self.num_rows):
+                row = []
+                for i in range(self.num_cols):
+                    min_x = i * (self.room_size + self.gap_size)
+                    min_z = j * (self.room_size + self.gap_size)
+                    row.append(self.add_rect_room(
+                        min_x=min_x, max_x=min_x + self.room_size,
+                        min_z=min_z, max_z=min_z + self.room_size,
+                        wall_tex="brick_wall"))
+                rows.append(row)
+            visited, order = set(), []
+
+            def visit(i, j):
+                room = rows[j][i]
+                visited.add(room)
+                order.append(room)
+                # The package's neighbour shuffle, draw for draw.
+                dirs = [(0, 1), (0, -1), (-1, 0), (1, 0)]
+                shuffled = []
+                while len(shuffled) < 4:
+                    d = dirs[self.np_random.choice(len(dirs))]
+                    dirs.remove(d)
+                    shuffled.append(d)
+                for dj, di in shuffled:
+                    ni, nj = i + di, j + dj
+                    if not (0 <= nj < self.num_rows and 0 <= ni < self.num_cols):
+                        continue
+                    nb = rows[nj][ni]
+                    if nb in visited:
+                        continue
+                    if di == 0:
+                        self.connect_rooms(room, nb, min_x=room.min_x, max_x=room.max_x)
+                    else:
+                        self.connect_rooms(room, nb, min_z=room.min_z, max_z=room.max_z)
+                    visit(ni, nj)
+
+            visit(0, 0)
+            self.place_agent(room=rows[0][0])
+            self.box = self.place_entity(Box(color="red"), room=order[-1])
+
+    env = AuthorsMazeS3() if NAV_TASKS[name][0] == "maze" else AuthorsFourRooms()
+    NAV_ENVS[name] = env
+    return env
+
+
+def nav_rollout(req):
+    """One open-loop plan per seed, under the authors' rule.
+
+    Each step (MiniWorldEnv.step of their copy): the step count goes up;
+    the move is (0.3 tanh(a[1]) along x, 0.3 tanh(a[0]) along z), rejected
+    whole if the agent's circle would hit a wall or an entity; the camera
+    turns to face the move; at the step limit the episode ends with reward
+    0; reaching the box (distance < r_box + r_agent + 1.1 * 0.3) ends it
+    with 1 - 0.2 t / T; an episode ending with reward 0 scores
+    -||agent - box||. Only the frames asked for are rendered.
+    """
+    name = req["env"]
+    _, horizon, step = NAV_TASKS.get(name, (None, None, None))
+    env = nav_env(name)
+    x = np.asarray(req["x"], dtype=np.float64)
+    if x.size != 2 * horizon:
+        raise ValueError(f"{name}: a plan needs 2 x {horizon} = {2 * horizon} actions, got {x.size}")
+    acts = x.reshape(horizon, 2)
+    every = req.get("frame_every")
+    want = set(req.get("obs_steps", []))
+    out = {"returns": [], "steps": [], "obs": [], "frames": []}
+    for seed in req["seeds"]:
+        # A maze is generated once per seed; later rollouts restore the
+        # agent's start (what the authors' `simulate` / `restore` do).
+        if getattr(env, "nav_seed", None) != int(seed):
+            env.reset(seed=int(seed))
+            env.nav_seed = int(seed)
+            env.nav_start = (env.agent.pos.copy(), env.agent.dir)
+        env.agent.pos = env.nav_start[0].copy()
+        env.agent.dir = env.nav_start[1]
+        agent, box = env.agent, env.box
+        reach = box.radius + agent.radius + 1.1 * step
+        frames, seen, total, t = [], [], 0.0, 0
+        for a in acts:
+            t += 1
+            y, xx = float(a[0]), float(a[1])
+            if xx == 0:
+                xx += 1e-8
+            nxt = agent.pos + np.array([step * np.tanh(xx), 0.0, step * np.tanh(y)])
+            if not env.intersect(agent, nxt, agent.radius):
+                agent.pos = nxt
+            agent.dir = -math.atan(y / xx) + (math.pi if xx < 0 else 0.0)
+            if every and (t - 1) % every == 0:
+                frames.append(env.render_obs())
+            if t in want:
+                seen.append([float(agent.pos[0]), float(agent.pos[2])])
+            done, r = t >= horizon, 0.0
+            if np.linalg.norm(box.pos - agent.pos) < reach:
+                r += 1.0 - 0.2 * (t / horizon)
+                done = True
+            if r == 0 and done:
+                r = -float(np.linalg.norm(agent.pos - box.pos))
+            total += r
+            if done:
+                break
+        out["returns"].append(total)
+        out["steps"].append(t)
+        out["obs"].append(seen)
+        if every:
+            n = (horizon + every - 1) // every
+            h, w = env.observation_space.shape[:2]
+            buf = np.zeros((n, h, w, 3), dtype=np.uint8)
+            for i, f in enumerate(frames):
+                buf[i] = f
+            out["frames"].append(base64.b64encode(buf.tobytes()).decode("ascii"))
+    if not every:
+        del out["frames"]
+    if not want:
+        del out["obs"]
+    return out
+
+
 def lunar_heuristic(s, w):
     angle_targ = s[0] * w[0] + s[2] * w[1]
     angle_targ = min(max(angle_targ, -w[2]), w[2])
@@ -66,6 +240,8 @@ def lunar_heuristic(s, w):
 
 
 def evaluate(req):
+    if req["policy"] == "plan":
+        return nav_rollout(req)
     env = get_env(req["env"])
     x = np.asarray(req["x"], dtype=np.float64)
     policy = req["policy"]
@@ -111,6 +287,9 @@ def evaluate(req):
 
 
 def main():
+    # Answers go to the real stdout; anything a library prints (pyglet's
+    # headless canvas announces its multisampling there) goes to stderr.
+    out_stream, sys.stdout = sys.stdout, sys.stderr
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -123,8 +302,8 @@ def main():
             out = {"error": f"{type(e).__name__}: {e}"}
         if isinstance(req, dict) and "id" in req:
             out["id"] = req["id"]
-        sys.stdout.write(json.dumps(out, allow_nan=True) + "\n")
-        sys.stdout.flush()
+        out_stream.write(json.dumps(out, allow_nan=True) + "\n")
+        out_stream.flush()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@
 //! - [`task`]: [`Task`] (the authors' objectives: environment, policy,
 //!   bounds, Hopper's fixed observation normalisation) and [`EnvProblem`], a
 //!   task as a searchkit [`Problem`](searchkit::problem::Problem);
+//! - [`nav`]: PlaLaM's MiniWorld planning tasks ([`NavTask`], [`nav::rollout`]:
+//!   an open-loop plan under the authors' continuous-move rule, with the
+//!   frames the latent reads, decoded from base64);
 //! - the Python environment: [`REQUIREMENTS`] (pinned), [`venv_dir`] and
 //!   [`python`] (where the interpreter is; `cargo xtask setup` creates the
 //!   venv), [`pool`] (a pool running the shipped script in a scratch folder).
@@ -21,9 +24,11 @@
 //! Floats cross the protocol exactly: Python's `json` writes the shortest
 //! round-trip repr, and serde_json reads it back with `float_roundtrip`.
 
+pub mod nav;
 pub mod task;
 pub mod worker;
 
+pub use nav::{NavRollout, NavTask, NAV_TASK_NAMES};
 pub use task::{mean_return, EnvProblem, Task, TASK_NAMES};
 pub use worker::{Answer, Error, Lease, Pool, Request, Worker, WorkerConfig, WORKER_SCRIPT};
 

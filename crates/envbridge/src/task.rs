@@ -116,6 +116,7 @@ impl Task {
             obs_mean: self.obs_mean.clone(),
             obs_std: self.obs_std.clone(),
             obs_steps: vec![],
+            frame_every: None,
         }
     }
 }

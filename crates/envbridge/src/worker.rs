@@ -66,6 +66,10 @@ pub struct Request {
     /// Steps (0-based) whose observation each rollout returns.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub obs_steps: Vec<usize>,
+    /// Planning tasks (policy `plan`): return the render after steps 1,
+    /// 1 + k, 1 + 2k, ... of each rollout ([`Answer::frames`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame_every: Option<usize>,
 }
 
 /// A worker's answer to a [`Request`].
@@ -78,6 +82,10 @@ pub struct Answer {
     /// Per rollout, the observations at the requested steps it reached.
     #[serde(default)]
     pub obs: Vec<Vec<Vec<f64>>>,
+    /// Per rollout, the frames asked by [`Request::frame_every`]: base64 of
+    /// the uint8 bytes (frames x rows x columns x rgb; see [`crate::nav`]).
+    #[serde(default)]
+    pub frames: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -154,3 +154,59 @@ fn swimmer_evaluation_equals_the_recorded_value() {
 }
 
 const RECORDED_SWIMMER: f64 = -13.236377592841682;
+
+/// MazeS3 (maze seed 123) under the authors' move rule through the real
+/// worker, against values recorded when the task was written (miniworld
+/// 2.1.0): a plan heading east crosses into the next rooms, one heading
+/// south stops at the wall (the move that would touch it is rejected
+/// whole), and both time out with minus the distance to the box; the frames
+/// come back only when asked, zero-padded to 11.
+#[test]
+fn maze_rollouts_equal_the_recorded_positions_and_returns() {
+    let pool = match envbridge::pool(Duration::from_secs(120)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("SKIPPED maze_rollouts_equal_the_recorded_positions_and_returns: {e}");
+            return;
+        }
+    };
+    let task = envbridge::NavTask::parse("mazes3").unwrap();
+    let mut w = pool.lease().unwrap();
+    let east: Vec<f64> = (0..432)
+        .map(|i| if i % 2 == 1 { 3.0 } else { 0.0 })
+        .collect();
+    let r = envbridge::nav::rollout(&mut w, &task, 123, &east, Some(20), &[1, 2, 5, 216]).unwrap();
+    assert_eq!((r.value, r.steps), (-6.506184149995963, 216));
+    assert_eq!(
+        r.positions,
+        vec![
+            [0.7797675428104106, 1.5690271400403137],
+            [1.0782839689164296, 1.5690271400403137],
+            [1.973833247234487, 1.5690271400403137],
+            [8.839711047672928, 1.5690271400403137],
+        ]
+    );
+    let frames = r.frames.expect("asked for");
+    assert_eq!(frames.len(), 11 * 60 * 80 * 3);
+    assert!(frames.iter().any(|&b| b != 0));
+    let south: Vec<f64> = (0..432)
+        .map(|i| if i % 2 == 0 { 3.0 } else { 0.0 })
+        .collect();
+    let r = envbridge::nav::rollout(&mut w, &task, 123, &south, None, &[1, 2, 5, 216]).unwrap();
+    assert_eq!(
+        (r.value, r.steps, r.frames),
+        (-3.904537127012958, 216, None)
+    );
+    assert_eq!(
+        r.positions,
+        vec![
+            [0.4812511197043915, 1.8675435661463329],
+            [0.4812511227043915, 2.166059992252352],
+            [0.48125112570439155, 2.464576418358371],
+            [0.48125112570439155, 2.464576418358371],
+        ]
+    );
+    // A plan of the wrong length is refused before the worker sees it.
+    let e = envbridge::nav::rollout(&mut w, &task, 123, &[0.0; 3], None, &[]).unwrap_err();
+    assert!(e.to_string().contains("432"), "{e}");
+}

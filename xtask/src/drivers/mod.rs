@@ -17,6 +17,7 @@ pub mod gpunet;
 mod lamcts;
 mod lamcts_env;
 mod lamoo;
+mod plalam;
 mod tabular_nas;
 
 /// Per-evaluation rows written to `runs/<method>-s<seed>.csv` (and kept in
@@ -157,6 +158,7 @@ impl Registry {
                 lamoo::driver(),
                 btrnn::params_driver(),
                 gpunet::models_driver(),
+                plalam::driver(),
             ],
         }
     }
@@ -190,7 +192,7 @@ impl Registry {
 
 /// Drivers whose runs need the simulators' Python venv (`envbridge`);
 /// `reproduce` and `run-job` set it up first ([`crate::envs::ensure`]).
-pub const ENV_DRIVERS: &[&str] = &["lamcts-env"];
+pub const ENV_DRIVERS: &[&str] = &["lamcts-env", "plalam-nav"];
 
 /// Whether the experiment's runs need the simulators' Python venv.
 pub fn needs_envs(l: &Loaded) -> bool {

@@ -54,9 +54,12 @@
 //! `PartitionSearch<LanasConfig, TableLeaves, TableSpace>` (linear labeller
 //! and boundary, [`Growth::Complete`], a rebuild every 20 samples with
 //! [`Backprop::Mean`] in between, and a leaf sampler routing the table's
-//! unsampled entries with [`Tree::leaf_of`]); PlaLaM would plug in with a
-//! labeller over a latent encoding, a max node score and [`CmaEsRegion`] in
-//! the leaf.
+//! unsampled entries with [`Tree::leaf_of`]); `plalam::Lap3` is
+//! `PartitionSearch<Lap3Config, LeafCma, PlanSpace>`: a labeller splitting
+//! by its SVC's predictions, a max node score, [`Backprop::Selected`]
+//! between rebuilds every 50 samples, and a domain whose features, the
+//! latent encoding of every rollout, are recomputed from all points at each
+//! rebuild ([`Domain::rebuild_features`]).
 //!
 //! [`Partitioner::build`] gives a [`Tree`]; [`Selector::select`] (or
 //! [`Tree::select`], LA-MCTS's descent) gives a node whose [`Region`] (the

@@ -59,6 +59,14 @@ pub trait Domain: Space + Clone + Send {
     ) -> Vec<Self::X>;
     /// Make a proposal valid ([`SearchSettings::clip`]); a no-op by default.
     fn clip(&self, _x: &mut Self::X) {}
+    /// The features the next tree is built on, recomputed from every told
+    /// point at each rebuild, for domains whose features depend on all points
+    /// together (PlaLaM's latent: a random encoder of the rollouts' frames,
+    /// normalised over the whole batch). `None` (the default): the tree sees
+    /// [`Domain::features`] as stored when each point was told.
+    fn rebuild_features(&self, _told: &[Self::X]) -> Option<Vec<Vec<f64>>> {
+        None
+    }
 }
 
 impl Domain for BoxSpace {
@@ -192,6 +200,11 @@ pub enum Backprop {
     /// every ancestor: the count always, the running mean of objective 0 only
     /// for a positive value when `positive_only` (LaNAS's code).
     Mean { positive_only: bool },
+    /// Each new sample is added to the node it was proposed in (the selected
+    /// one, whatever its boundaries say) and every ancestor: the count
+    /// always, the value as the running max (`max`) or mean of objective 0
+    /// (PlaLaM's `MCTS.backpropogate`, whose `split_metric` is max or mean).
+    Selected { max: bool },
 }
 
 /// A node's selection statistics between rebuilds: `(value, visits)` per
@@ -219,12 +232,20 @@ impl NodeStats {
     /// Add a sampled `value` to node `k` and its ancestors by `rule` (a
     /// no-op for [`Backprop::Off`]); a node without visits takes the value.
     pub fn backpropagate(&mut self, tree: &Tree, k: usize, value: f64, rule: Backprop) {
-        let Backprop::Mean { positive_only } = rule else {
-            return;
+        let (positive_only, max) = match rule {
+            Backprop::Off => return,
+            Backprop::Mean { positive_only } => (positive_only, false),
+            Backprop::Selected { max } => (false, max),
         };
         let mut node = Some(k);
         while let Some(i) = node {
-            if !positive_only || value > 0.0 {
+            if max {
+                self.value[i] = if self.n[i] > 0 {
+                    self.value[i].max(value)
+                } else {
+                    value
+                };
+            } else if !positive_only || value > 0.0 {
                 self.value[i] = if self.n[i] > 0 {
                     (self.value[i] * self.n[i] as f64 + value) / (self.n[i] + 1) as f64
                 } else {
@@ -567,9 +588,17 @@ impl<C: Preset, P: LeafSampler<D>, D: Domain> Optimizer<D::X> for PartitionSearc
         let keep = self.settings.episodes && self.sampler.in_episode() && self.region.is_some();
         if !keep {
             if self.tree.is_none() || self.since_rebuild >= self.settings.rebuild_every {
-                let tree = self
-                    .partitioner
-                    .build(&self.samples, &rng.child_n("tree", k));
+                let tree_rng = rng.child_n("tree", k);
+                let tree = match self.space.rebuild_features(&self.points) {
+                    Some(xs) => {
+                        let view = Samples {
+                            xs,
+                            ys: self.samples.ys.clone(),
+                        };
+                        self.partitioner.build(&view, &tree_rng)
+                    }
+                    None => self.partitioner.build(&self.samples, &tree_rng),
+                };
                 self.stats = Some(NodeStats::of_tree(&tree));
                 self.tree = Some(tree);
                 self.rebuilds += 1;
@@ -636,9 +665,16 @@ impl<C: Preset, P: LeafSampler<D>, D: Domain> Optimizer<D::X> for PartitionSearc
         for e in evaluated {
             let features = self.space.features(&e.x);
             if let (Some(tree), Some(stats)) = (&self.tree, &mut self.stats) {
-                if self.settings.backprop != Backprop::Off {
-                    let leaf = tree.leaf_of(&features);
-                    stats.backpropagate(tree, leaf, e.y[0], self.settings.backprop);
+                match (self.settings.backprop, &self.region) {
+                    (Backprop::Off, _) => {}
+                    (Backprop::Selected { .. }, Some(region)) => {
+                        stats.backpropagate(tree, region.node(), e.y[0], self.settings.backprop);
+                    }
+                    (Backprop::Selected { .. }, None) => {}
+                    (Backprop::Mean { .. }, _) => {
+                        let leaf = tree.leaf_of(&features);
+                        stats.backpropagate(tree, leaf, e.y[0], self.settings.backprop);
+                    }
                 }
             }
             self.samples.push(features, e.y.clone());

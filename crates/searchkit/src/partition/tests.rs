@@ -541,3 +541,119 @@ fn fresh_cmaes_ranks_by_value_without_a_reference() {
         .unwrap();
     assert_eq!(ranked[0], best);
 }
+
+#[test]
+fn selected_backprop_keeps_the_max_or_mean_along_the_selected_path() {
+    let d = data(60, "bowl", bowl);
+    let tree = parts(10).build(&d, &Stream::root("t"));
+    let leaf = tree.leaves()[0];
+    let mut stats = NodeStats::of_tree(&tree);
+    let before = stats.clone();
+    let big = 1e6;
+    stats.backpropagate(&tree, leaf, big, Backprop::Selected { max: true });
+    let mut node = Some(leaf);
+    while let Some(k) = node {
+        assert_eq!(stats.get(k), (big, before.n[k] + 1));
+        node = tree.node(k).parent;
+    }
+    // A smaller value leaves the max alone; the mean moves.
+    let mut max = before.clone();
+    max.backpropagate(&tree, leaf, -big, Backprop::Selected { max: true });
+    assert_eq!(max.value[leaf], before.value[leaf]);
+    let mut mean = before.clone();
+    mean.backpropagate(&tree, leaf, -big, Backprop::Selected { max: false });
+    let n = before.n[leaf] as f64;
+    assert_eq!(mean.value[leaf], (before.value[leaf] * n - big) / (n + 1.0));
+}
+
+#[test]
+fn rebuild_features_give_the_tree_its_view() {
+    use crate::optimizer::Optimizer;
+    /// A box whose tree sees every point shifted by 10 (and whose count of
+    /// calls shows the hook runs once per rebuild).
+    #[derive(Clone, Debug)]
+    struct Shifted(BoxSpace, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl Space for Shifted {
+        type X = Vec<f64>;
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn sample(&self, rng: &mut Stream) -> Vec<f64> {
+            self.0.sample(rng)
+        }
+        fn contains(&self, x: &Vec<f64>) -> bool {
+            self.0.contains(x)
+        }
+    }
+    impl Domain for Shifted {
+        fn features(&self, x: &Vec<f64>) -> Vec<f64> {
+            x.clone()
+        }
+        fn initial_design(
+            &self,
+            n: usize,
+            design: InitialDesign,
+            told: &[Vec<f64>],
+            rng: &mut Stream,
+        ) -> Vec<Vec<f64>> {
+            self.0.initial_design(n, design, told, rng)
+        }
+        fn fallback(
+            &self,
+            region: &Region,
+            n: usize,
+            samples: &Samples,
+            told: &[Vec<f64>],
+            sampling: &RegionSampling,
+            rng: &mut Stream,
+        ) -> Vec<Vec<f64>> {
+            let _ = (region, samples, sampling);
+            self.0.initial_design(n, InitialDesign::Uniform, told, rng)
+        }
+        fn rebuild_features(&self, told: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(
+                told.iter()
+                    .map(|x| x.iter().map(|v| v + 10.0).collect())
+                    .collect(),
+            )
+        }
+    }
+    let mut s = setup(InitialDesign::Sobol, 2);
+    s.settings.backprop = Backprop::Selected { max: true };
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let space = Shifted(BoxSpace::cube(2, 0.0, 1.0), calls.clone());
+    struct Nothing;
+    impl LeafSampler<Shifted> for Nothing {
+        fn name(&self) -> String {
+            "nothing".into()
+        }
+        fn propose(&mut self, _: &LeafContext<'_, Shifted>, _: &mut Stream) -> Vec<Vec<f64>> {
+            Vec::new()
+        }
+    }
+    let mut opt = PartitionSearch::new(space, s, Nothing).unwrap();
+    let mut rng = Stream::root("run");
+    for _ in 0..30 {
+        let xs = opt.ask(&mut rng);
+        opt.tell(&bowl_values(xs), &mut rng);
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        opt.rebuilds()
+    );
+    // The tree was built on the view: its node values are the view's (the
+    // same ys), and its root boundary was fitted on shifted points, so the
+    // shifted copy of the good child's samples lands in it.
+    let tree = opt.tree().unwrap();
+    let [good, _] = tree.node(0).children.expect("the samples split");
+    let i = tree.node(good).indices[0];
+    let shifted: Vec<f64> = opt.samples().xs[i].iter().map(|v| v + 10.0).collect();
+    let b = tree.node(0).boundary.as_ref().unwrap();
+    assert!(b.predict(&shifted));
+    // The stored features are the points themselves.
+    assert_eq!(opt.samples().xs, opt.points());
+    // The node statistics saw the samples told after the last rebuild.
+    let stats = opt.stats().unwrap();
+    assert_eq!(stats.n[0], opt.samples().len());
+}

@@ -1,0 +1,366 @@
+//! Driver for PlaLaM's planning experiments: one open-loop plan per maze
+//! (a run = a method on one maze, the maze's seed = `seed_base + seed`),
+//! rolled out by the `envbridge` worker under the authors' MiniWorld rule.
+//! The curve is whether the maze is solved yet (best return > 0) after each
+//! rollout, so its mean over seeds is the fraction of mazes solved.
+
+use super::{Driver, Prepared, RunContext, RunOutput};
+use crate::config::{Loaded, Params};
+use anyhow::{anyhow, bail, Result};
+use envbridge::{nav, Lease, NavTask, Pool, NAV_TASK_NAMES};
+use plalam::baselines::{Cem, RandomShooting, Voo};
+use plalam::{FrameShape, Lap3Config, Metric, Objective, Outcome};
+use searchkit::baselines::CmaEs;
+use searchkit::optimizer::{Evaluated, Optimizer};
+use searchkit::partition::CmaEsRegion;
+use searchkit::space::BoxSpace;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn driver() -> Driver {
+    Driver {
+        name: "plalam-nav",
+        about: "PlaLaM (LaP3) vs LA-MCTS / CMA-ES / CEM / VOO / random shooting: open-loop plans on MiniWorld mazes, fraction solved vs rollouts (needs the simulators' venv, `cargo xtask setup`)",
+        algorithms: &["lap3", "lamcts", "cmaes", "cem", "voo", "random-shooting"],
+        prepare,
+    }
+}
+
+/// A hung worker: one rollout takes well under a second.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Half-width of the box CMA-ES runs in: the plan is unbounded, and the
+/// core CMA-ES works in a box, so one 100 standard deviations wide is used.
+const CMA_BOX: f64 = 100.0;
+
+#[derive(Clone, Debug)]
+enum Method {
+    Lap3(Lap3Config),
+    LaMcts {
+        config: lamcts::LaMctsConfig,
+        half_width: f64,
+    },
+    CmaEs {
+        sigma0: f64,
+    },
+    Cem {
+        iters: usize,
+        elite_frac: f64,
+        init_scale: f64,
+    },
+    Voo {
+        half_width: f64,
+        explr_p: f64,
+    },
+    RandomShooting {
+        sigma: f64,
+    },
+}
+
+#[derive(Debug)]
+struct NavExp {
+    task: NavTask,
+    seed_base: u64,
+    frame_every: usize,
+    methods: Vec<Method>,
+    pool: Mutex<Option<Arc<Pool>>>,
+}
+
+fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
+    let mut p = Params::new(l, "problem", &l.exp.problem);
+    let task = p.choice("task", None, &NAV_TASK_NAMES)?;
+    let seed_base = p.usize_or("seed_base", 123)? as u64;
+    let frame_every = p.usize_or("frame_every", 20)?;
+    p.finish()?;
+    if frame_every == 0 {
+        bail!(l.err("problem.frame_every", "must be at least 1"));
+    }
+    let task = NavTask::parse(&task).map_err(|e| l.err("problem.task", e))?;
+    let frames = FrameShape {
+        frames: task.frames(frame_every),
+        height: task.height,
+        width: task.width,
+    };
+    let mut methods = vec![];
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        let key = format!("methods[{i}].params");
+        let mut p = Params::new(l, key.clone(), &m.params);
+        let method = match m.algorithm.as_str() {
+            "lap3" => {
+                let d = Lap3Config::default();
+                let metric = match p.choice("metric", Some("max"), &["max", "mean"])?.as_str() {
+                    "mean" => Metric::Mean,
+                    _ => Metric::Max,
+                };
+                let c = Lap3Config {
+                    cp: p.f64_or("cp", d.cp)?,
+                    leaf_size: p.usize_or("leaf_size", d.leaf_size)?,
+                    rebuild_every: p.usize_or("rebuild_every", d.rebuild_every)?,
+                    init: p.usize_or("init", d.init)?,
+                    init_sigma: p.f64_or("init_sigma", d.init_sigma)?,
+                    metric,
+                    latent: p.bool_or("latent", d.latent)?,
+                    frames,
+                    top: p.usize_or("top", d.top)?,
+                    sigma_mult: p.f64_or("sigma_mult", d.sigma_mult)?,
+                };
+                use searchkit::partition::Preset;
+                c.validate().map_err(|e| l.err(&key, e))?;
+                Method::Lap3(c)
+            }
+            "lamcts" => {
+                let d = lamcts::LaMctsConfig::default();
+                let config = lamcts::LaMctsConfig {
+                    init: p.usize_or("init", d.init)?,
+                    cp: p.f64_or("cp", d.cp)?,
+                    leaf_size: p.usize_or("leaf_size", d.leaf_size)?,
+                    ..d
+                };
+                config.validate().map_err(|e| l.err(&key, e))?;
+                let half_width = positive(l, &key, "half_width", p.f64_or("half_width", 8.0)?)?;
+                Method::LaMcts { config, half_width }
+            }
+            "cmaes" => Method::CmaEs {
+                sigma0: positive(l, &key, "sigma0", p.f64_or("sigma0", 1.0)?)?,
+            },
+            "cem" => {
+                let iters = p.usize_or("iters", 10)?;
+                if iters == 0 {
+                    bail!(l.err(&format!("{key}.iters"), "must be at least 1"));
+                }
+                let elite_frac = p.f64_or("elite_frac", 0.1)?;
+                if !(elite_frac > 0.0 && elite_frac <= 1.0) {
+                    bail!(l.err(&format!("{key}.elite_frac"), "must be in (0, 1]"));
+                }
+                Method::Cem {
+                    iters,
+                    elite_frac,
+                    init_scale: positive(l, &key, "init_scale", p.f64_or("init_scale", 1.0)?)?,
+                }
+            }
+            "voo" => {
+                let explr_p = p.f64_or("explr_p", 0.3)?;
+                if !(0.0..=1.0).contains(&explr_p) {
+                    bail!(l.err(&format!("{key}.explr_p"), "must be in [0, 1]"));
+                }
+                Method::Voo {
+                    half_width: positive(l, &key, "half_width", p.f64_or("half_width", 8.0)?)?,
+                    explr_p,
+                }
+            }
+            _ => Method::RandomShooting {
+                sigma: positive(l, &key, "sigma", p.f64_or("sigma", 1.0)?)?,
+            },
+        };
+        p.finish()?;
+        methods.push(method);
+    }
+    Ok(Box::new(NavExp {
+        task,
+        seed_base,
+        frame_every,
+        methods,
+        pool: Mutex::new(None),
+    }))
+}
+
+fn positive(l: &Loaded, key: &str, name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(l.err(
+            &format!("{key}.{name}"),
+            format!("must be finite and > 0, got {v}"),
+        ))
+    }
+}
+
+/// One maze through a leased worker.
+struct Maze<'a> {
+    worker: Lease,
+    task: &'a NavTask,
+    seed: u64,
+    frame_every: usize,
+}
+
+impl Objective for Maze<'_> {
+    type Error = envbridge::Error;
+    fn rollout(&mut self, actions: &[f64], frames: bool) -> Result<Outcome, envbridge::Error> {
+        let r = nav::rollout(
+            &mut self.worker,
+            self.task,
+            self.seed,
+            actions,
+            frames.then_some(self.frame_every),
+            &[],
+        )?;
+        Ok(Outcome {
+            value: r.value,
+            frames: r.frames,
+        })
+    }
+}
+
+impl NavExp {
+    fn pool(&self) -> Result<Arc<Pool>> {
+        let mut slot = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(envbridge::pool(TIMEOUT)?);
+        }
+        Ok(Arc::clone(slot.as_ref().expect("set above")))
+    }
+
+    fn optimizer(&self, method: &Method, budget: usize) -> Result<Box<dyn Optimizer<Vec<f64>>>> {
+        let dim = self.task.dim();
+        Ok(match method {
+            Method::Lap3(_) => unreachable!("LaP3 runs through plalam::plan"),
+            Method::LaMcts { config, half_width } => {
+                let space = BoxSpace::cube(dim, -half_width, *half_width);
+                Box::new(lamcts::LaMcts::new(
+                    space,
+                    config.clone(),
+                    CmaEsRegion::default(),
+                )?)
+            }
+            Method::CmaEs { sigma0 } => Box::new(CmaEs::new(
+                BoxSpace::cube(dim, -CMA_BOX, CMA_BOX),
+                None,
+                sigma0 / (2.0 * CMA_BOX),
+                None,
+            )),
+            Method::Cem {
+                iters,
+                elite_frac,
+                init_scale,
+            } => {
+                let n = (budget / iters).max(1);
+                let elite = ((n as f64 * elite_frac) as usize).max(1);
+                Box::new(Cem::new(dim, n, elite, *init_scale))
+            }
+            Method::Voo {
+                half_width,
+                explr_p,
+            } => Box::new(Voo::new(dim, *half_width, *explr_p)),
+            Method::RandomShooting { sigma } => Box::new(RandomShooting { dim, sigma: *sigma }),
+        })
+    }
+}
+
+impl Prepared for NavExp {
+    fn curve_len(&self, _method: usize, budget: usize) -> Option<usize> {
+        Some(budget)
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let seed = self.seed_base + ctx.seed;
+        let mut maze = Maze {
+            worker: self.pool()?.lease()?,
+            task: &self.task,
+            seed,
+            frame_every: self.frame_every,
+        };
+        let start = Instant::now();
+        let method = &self.methods[ctx.method];
+        let values = match method {
+            Method::Lap3(c) => {
+                let mut search = plalam::lap3(c.clone(), self.task.dim(), &ctx.rng)?;
+                plalam::plan(
+                    &mut search,
+                    &mut maze,
+                    ctx.budget,
+                    &mut ctx.rng.child("plan"),
+                )
+                .map_err(|e| anyhow!("{} maze {seed}: {e}", self.task.env))?
+            }
+            other => {
+                let mut opt = self.optimizer(other, ctx.budget)?;
+                let mut rng = ctx.rng.clone();
+                let mut values = Vec::with_capacity(ctx.budget);
+                while values.len() < ctx.budget {
+                    let mut xs = opt.ask(&mut rng);
+                    if xs.is_empty() {
+                        break;
+                    }
+                    xs.truncate(ctx.budget - values.len());
+                    let mut told = Vec::with_capacity(xs.len());
+                    for x in xs {
+                        let f = maze.rollout(&x, false).map_err(|e| {
+                            anyhow!(
+                                "{} maze {seed} rollout {}: {e}",
+                                self.task.env,
+                                values.len() + 1
+                            )
+                        })?;
+                        values.push(f.value);
+                        told.push(Evaluated {
+                            x,
+                            y: vec![f.value],
+                        });
+                    }
+                    opt.tell(&told, &mut rng);
+                }
+                values
+            }
+        };
+        if std::env::var_os("SPACEPART_PLALAM_TIMING").is_some() {
+            eprintln!(
+                "plalam timing: method {} maze {seed}: {} rollouts in {:.1} s",
+                ctx.method,
+                values.len(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Ok(solved_curve(&values))
+    }
+}
+
+/// Whether the maze is solved (best return > 0) after each rollout, and the
+/// scalars: the best return, solved (0/1), the rollouts until solved (the
+/// budget + 1 when never).
+fn solved_curve(values: &[f64]) -> RunOutput {
+    let mut best = f64::NEG_INFINITY;
+    let mut first = None;
+    let curve = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            best = best.max(v);
+            if best > 0.0 && first.is_none() {
+                first = Some(i + 1);
+            }
+            if best > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut out = RunOutput {
+        curve,
+        ..RunOutput::default()
+    };
+    out.scalars.insert("final_best_return".into(), best);
+    out.scalars
+        .insert("solved".into(), if best > 0.0 { 1.0 } else { 0.0 });
+    out.scalars.insert(
+        "rollouts_to_solve".into(),
+        first.unwrap_or(values.len() + 1) as f64,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curve_turns_to_one_at_the_first_success() {
+        let out = solved_curve(&[-3.0, -1.0, 0.5, -2.0]);
+        assert_eq!(out.curve, vec![0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(out.scalars["rollouts_to_solve"], 3.0);
+        assert_eq!(out.scalars["final_best_return"], 0.5);
+        let never = solved_curve(&[-3.0, -1.0]);
+        assert_eq!(never.scalars["rollouts_to_solve"], 3.0);
+        assert_eq!(never.scalars["solved"], 0.0);
+    }
+}
