@@ -589,7 +589,7 @@ fn ordering_with_intervals(
         all_hold &= lo > 0.0;
         any_deviates |= hi < 0.0;
         parts.push(format!(
-            "{} {} vs {} {}: difference {} in the claimed direction, 95% CI [{}, {}] over {} paired seeds",
+            "{} {} vs {} {}: difference {} (positive = as claimed), 95% CI [{}, {}] over {} paired seeds",
             names[0],
             g(stats::mean(&pa)),
             names[1],
