@@ -33,6 +33,7 @@
 
 pub mod bench;
 pub mod btrnn_train;
+pub mod fewshot_train;
 pub mod gpunet_latency;
 
 use xtask::drivers::Registry;

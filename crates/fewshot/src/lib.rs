@@ -33,6 +33,9 @@
 //! CIFAR-10; it is not part of this crate yet.
 
 pub mod key;
+#[cfg(feature = "torch")]
+pub mod supernet;
+pub mod trained;
 
 use searchkit::nasbench::nb201::{self, Cell};
 use searchkit::optimizer::Optimizer;
