@@ -43,7 +43,11 @@ use xtask::drivers::Registry;
 /// (method, seed) instead).
 pub fn registry() -> Registry {
     tch::set_num_threads(1);
-    Registry::builtin().with(vec![btrnn_train::driver(), gpunet_latency::driver()])
+    Registry::builtin().with(vec![
+        btrnn_train::driver(),
+        gpunet_latency::driver(),
+        fewshot_train::driver(),
+    ])
 }
 
 /// `cpu` or `cuda` (the first GPU), with a clear error when CUDA is missing.

@@ -507,3 +507,133 @@ pub fn standalone(
     )?;
     Ok(accuracy(&net, test, cell, eval_batch))
 }
+
+/// Few-shot NAS's split: one sub-supernet per operation of edge 1<-0, each
+/// a copy of `one_shot` ([`Supernet::fork`]) trained with that edge fixed.
+/// Sub-supernet `op` uses `rng`'s children (`fork`, op) and (`sub`, op).
+pub fn split(
+    one_shot: &Supernet,
+    data: &Data,
+    recipe: &Recipe,
+    rng: &Stream,
+) -> Result<Vec<Supernet>, String> {
+    (0..OPS.len())
+        .map(|op| {
+            let sub = one_shot.fork(&rng.child_n("fork", op as u64))?;
+            train(
+                &sub,
+                data,
+                recipe,
+                Sampler::Uniform {
+                    edge0: Some(op as u8),
+                },
+                &rng.child_n("sub", op as u64),
+            )?;
+            Ok(sub)
+        })
+        .collect()
+}
+
+/// The few-shot estimate of `cell`: its accuracy with the weights of the
+/// sub-supernet in charge of its edge 1<-0.
+pub fn few_shot_accuracy(subs: &[Supernet], data: &Data, cell: Cell, batch: usize) -> f64 {
+    accuracy(&subs[cell.ops()[0] as usize], data, cell, batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random_data(n: i64, c: i64, side: i64, rng: &Stream) -> Data {
+        let mut r = rng.clone();
+        let x: Vec<f32> = (0..n * c * side * side)
+            .map(|_| r.normal() as f32)
+            .collect();
+        let y: Vec<i64> = (0..n).map(|_| r.below(10) as i64).collect();
+        Data {
+            x: Tensor::from_slice(&x).view([n, c, side, side]),
+            y: Tensor::from_slice(&y),
+        }
+    }
+
+    fn small() -> Shape {
+        Shape {
+            channels: 4,
+            cells_per_stage: 1,
+            in_channels: 1,
+            classes: 10,
+        }
+    }
+
+    #[test]
+    fn full_nb201_shape_takes_a_training_step() {
+        tch::set_num_threads(1);
+        let rng = Stream::root("full-shape");
+        let shape = Shape::nb201(3, 10);
+        let net = Supernet::new(shape, Device::Cpu, &rng).unwrap();
+        assert_eq!(net.shape.searched_cells(), 15);
+        let data = random_data(4, 3, 32, &rng.child("data"));
+        let mut recipe = Recipe::authors(1);
+        recipe.batch_size = 4;
+        let losses = train(&net, &data, &recipe, Sampler::Uniform { edge0: None }, &rng).unwrap();
+        assert_eq!(losses.len(), 1);
+        assert!(losses[0].is_finite());
+        let logits = tch::no_grad(|| net.forward(&data.x, &[Cell::new([3; 6]); 15]));
+        assert_eq!(logits.size(), vec![4, 10]);
+    }
+
+    #[test]
+    fn training_is_reproducible_and_fork_copies_weights() {
+        tch::set_num_threads(1);
+        let rng = Stream::root("repro");
+        let data = random_data(24, 1, 14, &rng.child("data"));
+        let cell = Cell::new([3, 1, 2, 4, 0, 3]);
+        let mut recipe = Recipe::authors(2);
+        recipe.batch_size = 8;
+        let run = || {
+            let net = Supernet::new(small(), Device::Cpu, &rng.child("init")).unwrap();
+            let l = train(
+                &net,
+                &data,
+                &recipe,
+                Sampler::Uniform { edge0: Some(2) },
+                &rng.child("t"),
+            )
+            .unwrap();
+            (net, l)
+        };
+        let (a, la) = run();
+        let (_, lb) = run();
+        assert_eq!(la, lb);
+        let copy = a.fork(&rng.child("other")).unwrap();
+        assert_eq!(
+            accuracy(&a, &data, cell, 8),
+            accuracy(&copy, &data, cell, 8)
+        );
+        let subs = split(&a, &data, &Recipe::authors(1), &rng.child("split")).unwrap();
+        assert_eq!(subs.len(), 5);
+        let acc = few_shot_accuracy(&subs, &data, cell, 8);
+        assert!((0.0..=100.0).contains(&acc));
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let mut s = small();
+        s.classes = 1;
+        assert!(Supernet::new(s, Device::Cpu, &Stream::root("x")).is_err());
+        let mut r = Recipe::authors(1);
+        r.batch_size = 0;
+        assert!(r.validate().is_err());
+        let r = Recipe::authors(10);
+        assert!((r.lr_at(0.0) - 0.025).abs() < 1e-12);
+        assert!((r.lr_at(10.0) - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn uniform_sampler_fixes_edge_one_zero() {
+        let mut r = Stream::root("s");
+        for _ in 0..50 {
+            assert_eq!(Sampler::Uniform { edge0: Some(4) }.draw(&mut r).ops()[0], 4);
+        }
+    }
+}

@@ -119,7 +119,7 @@ impl std::fmt::Debug for Driver {
 /// [`crate::torch`]). Why a list here: xtask must know, without linking
 /// libtorch, which experiments to hand over; `xtask-torch`'s tests check
 /// that this list equals the drivers it provides.
-pub const TORCH_DRIVERS: &[&str] = &["btrnn-train", "gpunet-latency"];
+pub const TORCH_DRIVERS: &[&str] = &["btrnn-train", "gpunet-latency", "fewshot-train"];
 
 /// The drivers one binary has: xtask's own ([`Registry::builtin`]), plus,
 /// in `xtask-torch`, the ones that train networks. Passed by value; no
