@@ -40,7 +40,7 @@ pub fn to_data(
             images.len()
         ));
     }
-    if factor == 0 || images.rows % factor > 0 {
+    if factor == 0 || !images.rows.is_multiple_of(factor) {
         return Err(format!(
             "downsample factor {factor} does not divide the image side {}",
             images.rows
@@ -361,7 +361,7 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
     if train == 0 || valid == 0 || train + valid > 5000 {
         bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= 5000 (the embedded training images; validation images come from the end), got {train} + {valid}")));
     }
-    if factor == 0 || 28 % factor > 0 {
+    if factor == 0 || !28usize.is_multiple_of(factor) {
         bail!(l.err("problem.pool", format!("must divide 28, got {factor}")));
     }
     shape.validate().map_err(|e| l.err("problem.channels", e))?;
