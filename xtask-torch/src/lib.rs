@@ -38,6 +38,7 @@
 
 pub mod bench;
 pub mod btrnn_train;
+pub mod fewshot_train;
 pub mod gpunet_latency;
 pub mod gpunet_search;
 
@@ -53,6 +54,7 @@ pub fn registry() -> Registry {
         gpunet_latency::driver(),
         gpunet_search::search_driver(),
         gpunet_search::predictor_driver(),
+        fewshot_train::driver(),
     ])
 }
 

@@ -26,6 +26,21 @@ enum Cmd {
     RunJob(RunJobArgs),
     /// Check the configs of this binary's drivers.
     Check,
+    /// Few-shot NAS: train the sampled cells of the scaled-down NAS-Bench-201
+    /// space standalone (resumable; one shard per process), or merge the shards.
+    FewshotGroundTruth {
+        #[arg(long, default_value = "results/fewshot-nb201-train/ground-truth-parts")]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 0)]
+        shard: usize,
+        #[arg(long, default_value_t = 1)]
+        shards: usize,
+        #[arg(long)]
+        merge: bool,
+        /// Sample size (the committed table: 500).
+        #[arg(long)]
+        sample: Option<usize>,
+    },
     /// Forward + backward timings of BT-LSTM against the dense LSTM.
     Bench {
         #[arg(long, default_value_t = 5)]
@@ -67,6 +82,25 @@ fn real_main() -> Result<()> {
         Cmd::Bench { reps, device } => {
             let device = xtask_torch::parse_device(&device).map_err(anyhow::Error::msg)?;
             xtask_torch::bench::run(reps, device)?;
+        }
+        Cmd::FewshotGroundTruth {
+            dir,
+            shard,
+            shards,
+            merge,
+            sample,
+        } => {
+            let mut gt = xtask_torch::fewshot_train::GroundTruth::default();
+            if let Some(n) = sample {
+                gt.sample = n;
+            }
+            xtask_torch::fewshot_train::ground_truth_command(
+                &root.join(dir),
+                shard,
+                shards,
+                merge,
+                &gt,
+            )?;
         }
         Cmd::RunJob(args) => args.run(&root, &registry)?,
         Cmd::Reproduce(args) => {

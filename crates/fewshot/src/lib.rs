@@ -29,10 +29,25 @@
 //! assert!(few.kendall_tau > one.kendall_tau);
 //! ```
 //!
-//! Training the supernets themselves needs the deep-learning backend and
-//! CIFAR-10; it is not part of this crate yet.
+//! The mechanism itself, trained for real on a scaled-down space:
+//!
+//! - [`supernet`] (feature `torch`, off by default so a user of the tables
+//!   compiles no libtorch): the NAS-Bench-201 network with weight sharing on
+//!   tch ([`supernet::Supernet`], any `C` and cells per stage, the full shape
+//!   being [`supernet::Shape::nb201`]), standalone and single-path supernet
+//!   training ([`supernet::train`] with a [`supernet::Sampler`]), the split
+//!   into sub-supernets from the one-shot weights ([`supernet::split`]) and
+//!   the estimates ([`supernet::accuracy`], [`supernet::few_shot_accuracy`]);
+//! - [`trained`] (pure Rust): the uniform sample of cells, the ground-truth
+//!   table format, rank statistics with bootstrap intervals over
+//!   architectures and top-k overlap.
+//!
+//! The `fewshot-train` driver (in `xtask-torch`) joins them on Fashion-MNIST.
 
 pub mod key;
+#[cfg(feature = "torch")]
+pub mod supernet;
+pub mod trained;
 
 use searchkit::nasbench::nb201::{self, Cell};
 use searchkit::optimizer::Optimizer;

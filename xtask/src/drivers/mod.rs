@@ -129,6 +129,7 @@ pub const TORCH_DRIVERS: &[&str] = &[
     "gpunet-latency",
     "gpunet-search",
     "gpunet-predictor",
+    "fewshot-train",
 ];
 
 /// The drivers one binary has: xtask's own ([`Registry::builtin`]), plus,

@@ -1,0 +1,591 @@
+//! Few-shot NAS trained for real (driver `fewshot-train`): standalone ground
+//! truth, one-shot and few-shot supernets on a scaled-down NAS-Bench-201
+//! space over the embedded Fashion-MNIST subset.
+
+use anyhow::{anyhow, bail, Result};
+use btrnn::data::{fashion_mnist_subset, Images};
+use fewshot::supernet::{
+    accuracy, few_shot_accuracy, split, standalone, train, Data, Recipe, Sampler, Shape, Supernet,
+};
+use fewshot::trained::{
+    format_truth, parse_truth, rank_with_ci, sample_cells, top_k_overlap, TruthRow,
+};
+use searchkit::nasbench::nb201::{Cell, OPS};
+use searchkit::rng::Stream;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+use xtask::config::{Loaded, Params};
+use xtask::drivers::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
+use xtask::store::RunRecord;
+use xtask::svg;
+
+/// Fashion-MNIST's mean and standard deviation of a pixel in [0, 1].
+const MEAN: f64 = 0.2860;
+const STD: f64 = 0.3530;
+
+/// Images `range` of `images` as a `n x 1 x s x s` tensor, `s = 28 / factor`
+/// (average pooling by `factor`), normalised.
+pub fn to_data(
+    images: &Images,
+    range: std::ops::Range<usize>,
+    factor: usize,
+    device: Device,
+) -> Result<Data, String> {
+    if range.end > images.len() || range.is_empty() {
+        return Err(format!(
+            "images {}..{} asked of a set of {}",
+            range.start,
+            range.end,
+            images.len()
+        ));
+    }
+    if factor == 0 || !images.rows.is_multiple_of(factor) {
+        return Err(format!(
+            "downsample factor {factor} does not divide the image side {}",
+            images.rows
+        ));
+    }
+    let n = range.len() as i64;
+    let side = images.rows as i64;
+    let px = &images.pixels
+        [range.start * images.rows * images.cols..range.end * images.rows * images.cols];
+    let x = Tensor::from_slice(px)
+        .to_kind(Kind::Float)
+        .view([n, 1, side, side])
+        / 255.0;
+    let f = factor as i64;
+    let x = if factor > 1 {
+        x.avg_pool2d([f, f], [f, f], [0, 0], false, true, None::<i64>)
+    } else {
+        x
+    };
+    let x = ((x - MEAN) / STD).to_device(device);
+    let y: Vec<i64> = images.labels[range].iter().map(|&l| l as i64).collect();
+    Ok(Data {
+        x,
+        y: Tensor::from_slice(&y).to_device(device),
+    })
+}
+
+/// The embedded subset: (training images, test images).
+pub fn subset() -> (Images, Images) {
+    fashion_mnist_subset()
+}
+
+/// The scaled-down space and the ground truth's fixed recipe. The settings
+/// line of the committed table is [`GroundTruth::settings`], so a table
+/// written with other settings is refused rather than silently mixed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroundTruth {
+    /// Training images (the first `train` of the embedded 5,000).
+    pub train: usize,
+    /// Test images (the first `test` of the embedded 1,000).
+    pub test: usize,
+    /// Average-pooling factor (2: 14 x 14 images).
+    pub factor: usize,
+    pub shape: Shape,
+    pub recipe: Recipe,
+    pub eval_batch: usize,
+    /// Cells in the uniform sample.
+    pub sample: usize,
+}
+
+impl Default for GroundTruth {
+    fn default() -> Self {
+        Self {
+            train: 2000,
+            test: 1000,
+            factor: 2,
+            shape: Shape {
+                channels: 8,
+                cells_per_stage: 1,
+                in_channels: 1,
+                classes: 10,
+            },
+            recipe: Recipe {
+                epochs: 5,
+                batch_size: 64,
+                lr: 0.05,
+                lr_min: 0.0,
+                momentum: 0.9,
+                weight_decay: 5e-4,
+                nesterov: true,
+            },
+            eval_batch: 250,
+            sample: 500,
+        }
+    }
+}
+
+/// The label of every stream of the trained few-shot experiments.
+pub const ROOT_LABEL: &str = "fewshot-nb201-train";
+
+impl GroundTruth {
+    pub fn settings(&self) -> String {
+        let r = &self.recipe;
+        format!(
+            "fashion-mnist train 0..{} test 0..{} pool {} | C {} N {} | epochs {} batch {} lr {} -> {} momentum {} nesterov {} wd {} | eval batch {} | sample {} of 15625 (stream {ROOT_LABEL}/sample)",
+            self.train, self.test, self.factor, self.shape.channels, self.shape.cells_per_stage,
+            r.epochs, r.batch_size, r.lr, r.lr_min, r.momentum, r.nesterov, r.weight_decay,
+            self.eval_batch, self.sample
+        )
+    }
+
+    /// The sampled cells, in sample order.
+    pub fn cells(&self) -> Result<Vec<Cell>, String> {
+        sample_cells(self.sample, &Stream::root(ROOT_LABEL).child("sample"))
+    }
+
+    /// The stream of one cell's standalone training (by its code, so a
+    /// cell's result does not depend on the sample's order).
+    pub fn cell_stream(cell: Cell) -> Stream {
+        Stream::root(ROOT_LABEL)
+            .child("ground-truth")
+            .child_n("cell", cell.code() as u64)
+    }
+
+    pub fn data(&self, device: Device) -> Result<(Data, Data), String> {
+        let (tr, te) = subset();
+        Ok((
+            to_data(&tr, 0..self.train, self.factor, device)?,
+            to_data(&te, 0..self.test, self.factor, device)?,
+        ))
+    }
+
+    pub fn accuracy_of(&self, cell: Cell, train: &Data, test: &Data) -> Result<f64, String> {
+        standalone(
+            cell,
+            self.shape,
+            train,
+            test,
+            &self.recipe,
+            self.eval_batch,
+            &Self::cell_stream(cell),
+        )
+    }
+}
+
+/// `xtask-torch fewshot-ground-truth`: trains the sample's cells with
+/// position `= shard (mod shards)` standalone, appending
+/// `position,arch,accuracy,seconds` to `<dir>/part-<shard>.csv` as each
+/// finishes (so a killed run resumes where it stopped); `merge` writes
+/// `<dir>/../ground-truth.csv` from all parts once every cell is done.
+pub fn ground_truth_command(
+    dir: &Path,
+    shard: usize,
+    shards: usize,
+    merge: bool,
+    gt: &GroundTruth,
+) -> Result<()> {
+    let cells = gt.cells().map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(dir)?;
+    let read_part = |k: usize| -> Result<Vec<(TruthRow, f64)>> {
+        let p = dir.join(format!("part-{k}.csv"));
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let mut rows = Vec::new();
+        for l in text.lines() {
+            let f: Vec<&str> = l.split(',').collect();
+            // A line cut short by a kill is dropped (its cell is retrained).
+            if f.len() != 4 {
+                continue;
+            }
+            let (Ok(position), Ok(cell), Ok(accuracy), Ok(secs)) = (
+                f[0].parse::<usize>(),
+                Cell::from_arch_str(f[1]),
+                f[2].parse::<f64>(),
+                f[3].parse::<f64>(),
+            ) else {
+                continue;
+            };
+            if cells.get(position) != Some(&cell) {
+                bail!(
+                    "{}: row `{l}` is not the sample's cell at {position}",
+                    p.display()
+                );
+            }
+            rows.push((
+                TruthRow {
+                    position,
+                    cell,
+                    accuracy,
+                },
+                secs,
+            ));
+        }
+        Ok(rows)
+    };
+    if merge {
+        let mut rows = Vec::new();
+        for k in 0..shards {
+            rows.extend(read_part(k)?);
+        }
+        rows.sort_by_key(|(r, _)| r.position);
+        rows.dedup_by_key(|(r, _)| r.position);
+        // The longest run of done positions from 0: a prefix of a uniform
+        // sample without replacement is itself one.
+        let done = rows
+            .iter()
+            .enumerate()
+            .take_while(|(i, (r, _))| r.position == *i)
+            .count();
+        rows.truncate(done);
+        if rows.is_empty() {
+            bail!("no cell done yet in {}", dir.display());
+        }
+        if done < cells.len() {
+            println!("{done} of {} cells done (the rest is missing or not yet contiguous): writing the first {done}", cells.len());
+        }
+        let gt = GroundTruth {
+            sample: done,
+            ..gt.clone()
+        };
+        let truth: Vec<TruthRow> = rows.iter().map(|(r, _)| *r).collect();
+        let out = dir.parent().unwrap_or(dir).join("ground-truth.csv");
+        std::fs::write(&out, format_truth(&gt.settings(), &truth))?;
+        let secs: f64 = rows.iter().map(|(_, s)| s).sum();
+        println!(
+            "wrote {} ({} cells, {:.3} CPU hours of training, one thread)",
+            out.display(),
+            truth.len(),
+            secs / 3600.0
+        );
+        return Ok(());
+    }
+    if shards == 0 || shard >= shards {
+        bail!("--shard must be below --shards");
+    }
+    let done: std::collections::HashSet<usize> =
+        read_part(shard)?.iter().map(|(r, _)| r.position).collect();
+    let (train, test) = gt.data(Device::Cpu).map_err(anyhow::Error::msg)?;
+    let path = dir.join(format!("part-{shard}.csv"));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    for (position, &cell) in cells.iter().enumerate() {
+        if position % shards != shard || done.contains(&position) {
+            continue;
+        }
+        let t0 = cpu_seconds();
+        let acc = gt
+            .accuracy_of(cell, &train, &test)
+            .map_err(anyhow::Error::msg)?;
+        let secs = cpu_seconds() - t0;
+        writeln!(file, "{position},{},{acc:?},{secs:.3}", cell.arch_str())?;
+        file.flush()?;
+        println!("{position} {} {acc:.1}% {secs:.1}s", cell.arch_str());
+    }
+    Ok(())
+}
+
+/// CPU time of this process (user + system), so the cost stated is CPU
+/// hours whatever else shares the machine.
+pub fn cpu_seconds() -> f64 {
+    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// The `fewshot-train` driver: one-shot and few-shot supernets trained on
+/// the scaled-down space, their estimates of the ground-truth cells on
+/// held-out images, and the rank statistics against the ground truth.
+pub fn driver() -> Driver {
+    Driver {
+        name: "fewshot-train",
+        about: "few-shot NAS trained for real: one-shot vs few-shot supernets on a scaled-down NAS-Bench-201 (Fashion-MNIST), ranked against standalone-trained ground truth",
+        algorithms: &["one-shot", "few-shot"],
+        prepare: prepare_train,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Method {
+    OneShot {
+        epochs: usize,
+    },
+    FewShot {
+        one_shot_epochs: usize,
+        sub_epochs: usize,
+    },
+}
+
+#[derive(Debug)]
+struct TrainExp {
+    truth_path: PathBuf,
+    truth: Vec<TruthRow>,
+    train: usize,
+    valid: usize,
+    factor: usize,
+    shape: Shape,
+    recipe: Recipe,
+    eval_batch: usize,
+    bootstrap: usize,
+    device_name: String,
+    methods: Vec<Method>,
+}
+
+/// The committed ground truth, relative to the workspace root.
+pub const TRUTH_PATH: &str = "results/fewshot-nb201-train/ground-truth.csv";
+
+fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
+    let mut p = Params::new(l, "problem", &l.exp.problem);
+    let truth_rel = p
+        .string_opt("truth")?
+        .unwrap_or_else(|| TRUTH_PATH.to_string());
+    let gt = GroundTruth::default();
+    let train = p.usize_or("train", gt.train)?;
+    let valid = p.usize_or("valid", 1000)?;
+    let factor = p.usize_or("pool", gt.factor)?;
+    let shape = Shape {
+        channels: p.usize_or("channels", gt.shape.channels)?,
+        cells_per_stage: p.usize_or("cells_per_stage", gt.shape.cells_per_stage)?,
+        in_channels: 1,
+        classes: 10,
+    };
+    let mut recipe = Recipe::authors(0);
+    recipe.batch_size = p.usize_or("batch_size", recipe.batch_size)?;
+    recipe.lr = p.f64_or("lr", recipe.lr)?;
+    recipe.lr_min = p.f64_or("lr_min", recipe.lr_min)?;
+    recipe.weight_decay = p.f64_or("weight_decay", recipe.weight_decay)?;
+    let eval_batch = p.usize_or("eval_batch", gt.eval_batch)?;
+    let bootstrap = p.usize_or("bootstrap", 1000)?;
+    let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
+    p.finish()?;
+    if train == 0 || valid == 0 || train + valid > 5000 {
+        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= 5000 (the embedded training images; validation images come from the end), got {train} + {valid}")));
+    }
+    if factor == 0 || !28usize.is_multiple_of(factor) {
+        bail!(l.err("problem.pool", format!("must divide 28, got {factor}")));
+    }
+    shape.validate().map_err(|e| l.err("problem.channels", e))?;
+    recipe.validate().map_err(|e| l.err("problem.lr", e))?;
+    if eval_batch == 0 {
+        bail!(l.err("problem.eval_batch", "must be at least 1"));
+    }
+    let truth_path = xtask::workspace_root().join(&truth_rel);
+    let text = std::fs::read_to_string(&truth_path).map_err(|e| {
+        l.err(
+            "problem.truth",
+            format!("cannot read the ground-truth table {} ({e}); it is committed with the repository, or made by `xtask-torch fewshot-ground-truth` (each shard, then --merge)", truth_path.display()),
+        )
+    })?;
+    let (_, truth) = parse_truth(&text)
+        .map_err(|e| l.err("problem.truth", format!("{}: {e}", truth_path.display())))?;
+    if truth.is_empty() {
+        bail!(l.err("problem.truth", "the ground-truth table has no rows"));
+    }
+    let mut methods = Vec::new();
+    for (i, m) in l.exp.methods.iter().enumerate() {
+        let mut p = Params::new(l, format!("methods[{i}].params"), &m.params);
+        let method = match m.algorithm.as_str() {
+            "one-shot" => Method::OneShot {
+                epochs: p.usize_or("epochs", 600)?,
+            },
+            _ => Method::FewShot {
+                one_shot_epochs: p.usize_or("one_shot_epochs", 600)?,
+                sub_epochs: p.usize_or("sub_epochs", 300)?,
+            },
+        };
+        p.finish()?;
+        methods.push(method);
+    }
+    Ok(Box::new(TrainExp {
+        truth_path,
+        truth,
+        train,
+        valid,
+        factor,
+        shape,
+        recipe,
+        eval_batch,
+        bootstrap,
+        device_name,
+        methods,
+    }))
+}
+
+impl TrainExp {
+    fn data(&self, device: Device) -> Result<(Data, Data)> {
+        let (tr, _) = subset();
+        let n = tr.len();
+        Ok((
+            to_data(&tr, 0..self.train, self.factor, device).map_err(anyhow::Error::msg)?,
+            to_data(&tr, n - self.valid..n, self.factor, device).map_err(anyhow::Error::msg)?,
+        ))
+    }
+
+    fn recipe(&self, epochs: usize) -> Recipe {
+        Recipe {
+            epochs,
+            ..self.recipe.clone()
+        }
+    }
+
+    /// Rank scalars of `estimate` against the first `estimate.len()` truths,
+    /// keys prefixed by `prefix`.
+    fn score(&self, prefix: &str, estimate: &[f64], rng: &Stream, out: &mut RunOutput) {
+        let truth: Vec<f64> = self.truth[..estimate.len()]
+            .iter()
+            .map(|r| r.accuracy)
+            .collect();
+        let (tau, rho) = rank_with_ci(&truth, estimate, self.bootstrap, rng);
+        let k = (estimate.len() / 20).max(1);
+        let best = (0..estimate.len())
+            .max_by(|&a, &b| estimate[a].total_cmp(&estimate[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        for (key, v) in [
+            ("kendall_tau", tau.value),
+            ("kendall_tau_ci_lo", tau.lo),
+            ("kendall_tau_ci_hi", tau.hi),
+            ("spearman_rho", rho.value),
+            ("spearman_rho_ci_lo", rho.lo),
+            ("spearman_rho_ci_hi", rho.hi),
+            ("top5pct_overlap", top_k_overlap(&truth, estimate, k)),
+            ("top1_true_accuracy", truth[best]),
+        ] {
+            out.scalars.insert(format!("{prefix}{key}"), v);
+        }
+    }
+}
+
+impl Prepared for TrainExp {
+    fn inputs(&self) -> Result<Vec<(String, String)>> {
+        Ok(vec![(
+            "truth".to_string(),
+            xtask::drivers::digest_path(&self.truth_path)?,
+        )])
+    }
+
+    fn has_curves(&self) -> bool {
+        false
+    }
+
+    /// `figure.svg`: true against estimated accuracy, seed 0 of each method.
+    fn extra_figures(&self, records: &[(String, Vec<RunRecord>)]) -> Result<Vec<Figure>> {
+        let panels: Vec<svg::Panel> = records
+            .iter()
+            .filter_map(|(name, runs)| {
+                let r = runs.first()?;
+                let t = r.table.as_ref()?;
+                let col = |c: &str| t.header.iter().position(|h| h == c);
+                let (ti, ei) = (col("true_accuracy")?, col("estimate")?);
+                let xs = t
+                    .rows
+                    .iter()
+                    .map(|row| row[ti].parse().unwrap_or(f64::NAN))
+                    .collect();
+                let ys = t
+                    .rows
+                    .iter()
+                    .map(|row| row[ei].parse().unwrap_or(f64::NAN))
+                    .collect();
+                let tau = r.scalars.get("kendall_tau").copied().unwrap_or(f64::NAN);
+                Some(svg::Panel {
+                    title: format!("{name} (tau {tau:.3}, seed {})", r.seed),
+                    xs,
+                    ys,
+                })
+            })
+            .collect();
+        if panels.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(vec![Figure {
+            file: "figure.svg".into(),
+            svg: svg::scatter_panels(
+                "standalone test accuracy (%)",
+                "supernet estimate (%)",
+                &panels,
+            ),
+        }])
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let device =
+            crate::parse_device(ctx.device.unwrap_or(&self.device_name)).map_err(|e| anyhow!(e))?;
+        let (train_data, valid) = self.data(device)?;
+        // The budget is the number of ground-truth cells scored, at most the table's.
+        let n = ctx.budget.min(self.truth.len());
+        let cells: Vec<Cell> = self.truth[..n].iter().map(|r| r.cell).collect();
+        let rng = &ctx.rng;
+        let mut out = RunOutput::default();
+        let one_shot_epochs = match self.methods[ctx.method] {
+            Method::OneShot { epochs } => epochs,
+            Method::FewShot {
+                one_shot_epochs, ..
+            } => one_shot_epochs,
+        };
+        let net = Supernet::new(self.shape, device, &rng.child("init")).map_err(|e| anyhow!(e))?;
+        let losses = train(
+            &net,
+            &train_data,
+            &self.recipe(one_shot_epochs),
+            Sampler::Uniform { edge0: None },
+            &rng.child("one-shot"),
+        )
+        .map_err(|e| anyhow!(e))?;
+        let one: Vec<f64> = cells
+            .iter()
+            .map(|&c| accuracy(&net, &valid, c, self.eval_batch))
+            .collect();
+        let mut epochs_total = one_shot_epochs;
+        out.scalars.insert(
+            "one_shot_final_train_loss".into(),
+            *losses.last().unwrap_or(&f64::NAN),
+        );
+        let estimate = match self.methods[ctx.method] {
+            Method::OneShot { .. } => one,
+            Method::FewShot { sub_epochs, .. } => {
+                // The one-shot stage's own estimates: a paired comparison in every run.
+                self.score(
+                    "one_shot_stage_",
+                    &one,
+                    &rng.child("bootstrap-stage"),
+                    &mut out,
+                );
+                let subs = split(
+                    &net,
+                    &train_data,
+                    &self.recipe(sub_epochs),
+                    &rng.child("split"),
+                )
+                .map_err(|e| anyhow!(e))?;
+                epochs_total += OPS.len() * sub_epochs;
+                cells
+                    .iter()
+                    .map(|&c| few_shot_accuracy(&subs, &valid, c, self.eval_batch))
+                    .collect()
+            }
+        };
+        self.score("", &estimate, &rng.child("bootstrap"), &mut out);
+        // Cost in supernet epochs over the training images (one path per step).
+        out.scalars
+            .insert("training_epochs".into(), epochs_total as f64);
+        out.scalars.insert("architectures".into(), n as f64);
+        out.table = Some(Table {
+            header: ["position", "arch", "true_accuracy", "estimate"]
+                .map(String::from)
+                .to_vec(),
+            rows: self.truth[..n]
+                .iter()
+                .zip(&estimate)
+                .map(|(r, e)| {
+                    vec![
+                        r.position.to_string(),
+                        r.cell.arch_str(),
+                        format!("{:?}", r.accuracy),
+                        format!("{e:?}"),
+                    ]
+                })
+                .collect(),
+        });
+        Ok(out)
+    }
+}
