@@ -1,49 +1,83 @@
-"""Merge per-method curve files from run_branincurrin.py and print the table for the README.
+"""Merge the curves of run_branincurrin.py runs and print the table for the README.
 
-    python summarise.py OUT.csv IN.csv...
+    python summarise.py OUT.csv FILE...
 
-Writes OUT.csv sorted by (method, run, eval); prints, per method, the runs present and the mean
-(and standard error over runs) of log10(max HV - HV) at 10, 20, 50 and 100 evaluations, and the
-paired difference LaMOO+qEHVI minus qEHVI over the runs both methods have.
+Each FILE is either a curve file written by run_branincurrin.py (complete runs) or the log of a
+run, named METHOD-RUN.log, which may be unfinished: their MCTS.py prints the hypervolume after
+every batch ('hv in each iter is [...]'), so an unfinished run contributes the batches it
+completed. OUT.csv gets rows at batch boundaries (10, 15, ..., 100 evaluations) only, sorted by
+(method, run, eval); a complete run's rows come from its curve file, and its log, if given too, is
+checked against them. Prints per method the runs and the mean (± standard error over runs) of
+log10(max HV - HV) at 10, 20, 50 and 100 evaluations over the runs that reached that count, and the
+paired difference LaMOO+qEHVI minus qEHVI over the runs both have there.
 """
 
+import ast
 import csv
 import math
+import os
+import re
 import sys
 
-out, ins = sys.argv[1], sys.argv[2:]
-rows = []
-for p in ins:
-    with open(p) as f:
-        rows += list(csv.DictReader(f))
-rows.sort(key=lambda r: (r["method"], int(r["run"]), int(r["eval"])))
+MAX_HV = 59.36011874867746  # BoTorch 0.3.3 BraninCurrin._max_hv
+NINIT, Q = 10, 5
+
+out, files = sys.argv[1], sys.argv[2:]
+hv = {}  # (method, run, eval) -> hv
+from_log = {}
+for p in files:
+    if p.endswith(".log"):
+        m = re.match(r"(\w+)-(\d+)\.log$", os.path.basename(p))
+        lines = [l for l in open(p) if l.startswith("hv in each iter is")]
+        if lines:
+            trace = ast.literal_eval(lines[-1][len("hv in each iter is") :].strip())
+            for i, v in enumerate(trace):
+                from_log[(m.group(1), int(m.group(2)), NINIT + Q * i)] = float(v)
+    else:
+        with open(p) as f:
+            for r in csv.DictReader(f):
+                if r["method"] == "method":
+                    continue  # a second header from concurrent appends
+                n = int(r["eval"])
+                if (n - NINIT) % Q == 0:
+                    hv[(r["method"], int(r["run"]), n)] = float(r["hv"])
+for k, v in from_log.items():
+    if k in hv:
+        assert abs(hv[k] - v) < 1e-9, (k, hv[k], v)
+    else:
+        hv[k] = v
 with open(out, "w") as f:
     f.write("method,run,eval,hv,log_hv_diff\n")
-    for r in rows:
-        f.write("%s,%s,%s,%s,%s\n" % (r["method"], r["run"], r["eval"], r["hv"], r["log_hv_diff"]))
+    for k in sorted(hv):
+        f.write("%s,%d,%d,%r,%r\n" % (k + (hv[k], math.log10(MAX_HV - hv[k]))))
 
-val = {(r["method"], int(r["run"]), int(r["eval"])): float(r["log_hv_diff"]) for r in rows}
-methods = sorted({m for m, _, _ in val})
-full = {m: sorted({k for mm, k, e in val if mm == m and (mm, k, 100) in val}) for m in methods}
+val = {k: math.log10(MAX_HV - v) for k, v in hv.items()}
+methods = sorted({k[0] for k in val})
 
 
 def stats(xs):
     n = len(xs)
+    if n == 0:
+        return float("nan"), float("nan"), 0
     mean = sum(xs) / n
     se = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1) / n) if n > 1 else float("nan")
-    return mean, se
+    return mean, se, n
 
 
 evals = [10, 20, 50, 100]
-print("| method | runs | " + " | ".join("@%d" % e for e in evals) + " |")
+print("| method | runs (last eval) | " + " | ".join("@%d" % e for e in evals) + " |")
 print("|---|---|" + "---|" * len(evals))
 for m in methods:
-    cells = ["%.3f ± %.3f" % stats([val[(m, k, e)] for k in full[m]]) for e in evals]
-    print("| %s | %s | %s |" % (m, ",".join(map(str, full[m])), " | ".join(cells)))
-if len(methods) == 2:
-    a, b = "lamoo", "qehvi"
-    both = sorted(set(full[a]) & set(full[b]))
-    cells = ["%.3f ± %.3f" % stats([val[(a, k, e)] - val[(b, k, e)] for k in both]) for e in evals]
-    print("| lamoo - qehvi (paired) | %s | %s |" % (",".join(map(str, both)), " | ".join(cells)))
-    wins = [sum(val[(a, k, e)] < val[(b, k, e)] for k in both) for e in evals]
-    print("runs where lamoo is lower (better):", dict(zip(evals, wins)), "of", len(both))
+    runs = sorted({k for mm, k, _ in val if mm == m})
+    last = {k: max(e for mm, kk, e in val if mm == m and kk == k) for k in runs}
+    cells = ["%.3f ± %.3f (n=%d)" % stats([val[(m, k, e)] for k in runs if (m, k, e) in val]) for e in evals]
+    print("| %s | %s | %s |" % (m, ", ".join("%d (%d)" % (k, last[k]) for k in runs), " | ".join(cells)))
+if set(methods) == {"lamoo", "qehvi"}:
+    cells, wins = [], []
+    for e in evals:
+        both = [k for (mm, k, ee) in val if mm == "lamoo" and ee == e and ("qehvi", k, e) in val]
+        d = [val[("lamoo", k, e)] - val[("qehvi", k, e)] for k in both]
+        cells.append("%.3f ± %.3f (n=%d)" % stats(d))
+        wins.append("%d of %d" % (sum(x < 0 for x in d), len(d)))
+    print("| LaMOO+qEHVI - qEHVI (paired) | | %s |" % " | ".join(cells))
+    print("| runs where LaMOO+qEHVI is lower (better) | | %s |" % " | ".join(wins))
