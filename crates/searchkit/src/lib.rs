@@ -23,6 +23,7 @@
 //! - [`nasbench`] — NAS-Bench-201 (embedded, with closed-form #params/#FLOPs)
 //!   and NAS-Bench-101 (official tfrecord loader, embedded sample).
 //! - [`stats`] — summaries over seeds, rank correlations, curves.
+//! - [`simd`] — AVX2 copies of the hot loops, chosen at run time (same bits).
 //! - [`functions`] — small test problems.
 //!
 //! Entry points: implement [`Problem`](problem::Problem) for your task, pick an
@@ -40,6 +41,7 @@ pub mod partition;
 pub mod problem;
 pub mod qmc;
 pub mod rng;
+pub mod simd;
 pub mod space;
 pub mod stats;
 

@@ -44,11 +44,15 @@
 //! One likelihood evaluation costs the Cholesky, `L^-1` and
 //! `K^-1 = L^-T L^-1` (about `n^3 / 3` flops each; the exact gradient needs
 //! all of `K^-1`) plus an `O(n^2 d)` gradient pass (`O(n^2)` isotropic); the
-//! triangular loops work on four rows at a time so that each streamed row
-//! serves four, and the `n x n` buffers are reused across evaluations.
+//! triangular loops work on register tiles (4 rows x 2 or 8 columns, `L^-1`
+//! read from packed column panels), the `n x n` buffers are reused across
+//! evaluations, and the hot loops run as AVX2 copies where the CPU has it
+//! ([`crate::simd`]). None of this changes a bit: every entry is still
+//! summed in the same order as the plain loops did.
 
 use super::lbfgs::{minimize_box, LbfgsOptions};
 use crate::rng::Stream;
+use crate::simd::multiversion;
 
 const SQRT5: f64 = 2.236_067_977_499_79;
 const JITTERS: [f64; 6] = [0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4];
@@ -350,7 +354,7 @@ fn check_data(x: &[Vec<f64>], y: &[f64], sample_std: bool) -> Result<Data, GpErr
 /// (fdlibm's split, so `k ln2_hi` is exact), a degree-13 Taylor polynomial on
 /// `|r| <= ln2 / 2` (truncation < 1e-17), then scale by `2^k` as two normal
 /// powers of two so that subnormal results come out right.
-#[inline]
+#[inline(always)]
 pub(crate) fn exp_nonpos(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
     const LN2_HI: f64 = 0.693_147_180_369_123_8; // 0x1.62e42fee00000p-1
@@ -391,7 +395,7 @@ pub(crate) fn exp_nonpos(x: f64) -> f64 {
 /// `(k, q)` with `k = (1 + sqrt5 r + 5/3 r^2) e^{-sqrt5 r}` and
 /// `q = 5/3 (1 + sqrt5 r) e^{-sqrt5 r} = -2 dk/d(r^2)`, the factor every
 /// derivative needs (finite at `r = 0`, unlike `dk/dr / r` written naively).
-#[inline]
+#[inline(always)]
 fn matern52(r2: f64) -> (f64, f64) {
     let sr = SQRT5 * r2.sqrt();
     let e = exp_nonpos(-sr);
@@ -400,7 +404,7 @@ fn matern52(r2: f64) -> (f64, f64) {
 
 /// Dot product with eight independent accumulators, so the compiler can keep
 /// SIMD lanes busy (a single running sum serialises on add latency).
-#[inline]
+#[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -419,60 +423,88 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-#[inline]
+#[inline(always)]
 fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
     }
 }
 
-/// Four dot products of `a0..a3` with one `b` (all of `b`'s length), each
-/// with four accumulators: `b` is loaded once for four rows, which is what
-/// makes the blocked factorisations below cache-friendly.
-#[inline]
-fn dot4(a0: &[f64], a1: &[f64], a2: &[f64], a3: &[f64], b: &[f64]) -> [f64; 4] {
-    let m = b.len();
-    let (a0, a1, a2, a3) = (&a0[..m], &a1[..m], &a2[..m], &a3[..m]);
-    let mut acc = [[0.0f64; 4]; 4];
-    let full = m - m % 4;
+/// Length of an `n x n` matrix in packed column panels ([`pack_rows`]).
+fn packed_len(n: usize) -> usize {
+    n.div_ceil(8) * 8 * n
+}
+
+/// Copy rows `i0..` (the `block`, `n` wide) into packed column panels: panel
+/// `p` holds columns `8p..8p + 8` of every row contiguously,
+/// `pk[8p n + 8k + t] = a[k][8p + t]` (zero past column `n`). Why: the tiled
+/// loops walk down columns, which in row-major storage strides a whole row
+/// (and a page every row or two at n = 1000) per step.
+#[inline(always)]
+fn pack_rows(block: &[f64], n: usize, i0: usize, pk: &mut [f64]) {
+    for (rr, row) in block.chunks_exact(n).enumerate() {
+        let k = i0 + rr;
+        for (p, seg) in row.chunks(8).enumerate() {
+            let at = 8 * p * n + 8 * k;
+            pk[at..at + seg.len()].copy_from_slice(seg);
+        }
+    }
+}
+
+/// `acc[r][t] = sum_{k in ks} c(k)[r] * x(k)[t]`, each sum from `+0` in
+/// ascending `k`: a 4 x 8 tile of outputs held in registers while the `k`
+/// loop streams one row segment `x(k)` and four scalars `c(k)` per step, so
+/// nothing is stored until the end (an `axpy` form loads and stores the four
+/// output rows at every `k`).
+#[inline(always)]
+fn tile_4x8<'a>(
+    ks: std::ops::Range<usize>,
+    c: impl Fn(usize) -> [f64; 4],
+    x: impl Fn(usize) -> &'a [f64; 8],
+) -> [[f64; 8]; 4] {
+    let mut acc = [[0.0f64; 8]; 4];
+    for k in ks {
+        let (c, x) = (c(k), x(k));
+        for r in 0..4 {
+            for t in 0..8 {
+                acc[r][t] += c[r] * x[t];
+            }
+        }
+    }
+    acc
+}
+
+/// Lane sums for four rows `a` against two vectors `b0`, `b1`, over
+/// `k < m` (`m` a multiple of 4): `out[r][c][l] = sum a_r[k] b_c[k]` over
+/// `k = l, l + 4, ...`, each lane in ascending `k` from +0. The Cholesky
+/// combines them as `(l0 + l2) + (l1 + l3)` and then adds the tail in
+/// order: that fixed order is what every committed run record was computed
+/// with, so it must not change.
+#[inline(always)]
+fn lanes_4x2(a: &[&mut [f64]; 4], b0: &[f64], b1: &[f64], m: usize) -> [[[f64; 4]; 2]; 4] {
+    let mut acc = [[[0.0f64; 4]; 2]; 4];
+    let (b0, b1) = (&b0[..m], &b1[..m]);
+    let a: [&[f64]; 4] = std::array::from_fn(|r| &a[r][..m]);
     let mut i = 0;
-    while i < full {
-        for l in 0..4 {
-            let bv = b[i + l];
-            acc[0][l] += a0[i + l] * bv;
-            acc[1][l] += a1[i + l] * bv;
-            acc[2][l] += a2[i + l] * bv;
-            acc[3][l] += a3[i + l] * bv;
+    while i < m {
+        let (u0, u1): (&[f64; 4], &[f64; 4]) = (
+            b0[i..i + 4].try_into().expect("4"),
+            b1[i..i + 4].try_into().expect("4"),
+        );
+        for r in 0..4 {
+            let ar: &[f64; 4] = a[r][i..i + 4].try_into().expect("4");
+            for l in 0..4 {
+                acc[r][0][l] += ar[l] * u0[l];
+                acc[r][1][l] += ar[l] * u1[l];
+            }
         }
         i += 4;
     }
-    let mut out = [0.0; 4];
-    for (r, a) in [a0, a1, a2, a3].into_iter().enumerate() {
-        let c = &acc[r];
-        let mut s = (c[0] + c[2]) + (c[1] + c[3]);
-        for k in full..m {
-            s += a[k] * b[k];
-        }
-        out[r] = s;
-    }
-    out
-}
-
-/// `y_r += c_r x` for four rows at once (`x` loaded once).
-#[inline]
-fn axpy4(c: [f64; 4], x: &[f64], y0: &mut [f64], y1: &mut [f64], y2: &mut [f64], y3: &mut [f64]) {
-    let m = x.len();
-    let (y0, y1, y2, y3) = (&mut y0[..m], &mut y1[..m], &mut y2[..m], &mut y3[..m]);
-    for k in 0..m {
-        let xv = x[k];
-        y0[k] += c[0] * xv;
-        y1[k] += c[1] * xv;
-        y2[k] += c[2] * xv;
-        y3[k] += c[3] * xv;
-    }
+    acc
 }
 
 /// The four `n`-long rows of a 4-row block, mutably.
+#[inline(always)]
 fn rows4(block: &mut [f64], n: usize) -> [&mut [f64]; 4] {
     let (r0, t) = block.split_at_mut(n);
     let (r1, t) = t.split_at_mut(n);
@@ -480,6 +512,7 @@ fn rows4(block: &mut [f64], n: usize) -> [&mut [f64]; 4] {
     [r0, r1, r2, &mut r3[..n]]
 }
 
+multiversion! {
 /// In-place Cholesky of the lower triangle of the row-major `n x n` matrix
 /// `a`; `false` if it is not numerically positive definite.
 ///
@@ -494,14 +527,28 @@ fn cholesky_in_place(a: &mut [f64], n: usize) -> bool {
         let (done, rest) = a.split_at_mut(i0 * n);
         let block = &mut rest[..r * n];
         if r == 4 {
-            let [b0, b1, b2, b3] = rows4(block, n);
-            for j in 0..i0 {
-                let lj = &done[j * n..j * n + j + 1];
-                let s = dot4(&b0[..j], &b1[..j], &b2[..j], &b3[..j], &lj[..j]);
-                b0[j] = (b0[j] - s[0]) / lj[j];
-                b1[j] = (b1[j] - s[1]) / lj[j];
-                b2[j] = (b2[j] - s[2]) / lj[j];
-                b3[j] = (b3[j] - s[3]) / lj[j];
+            let mut b = rows4(block, n);
+            // Column j's sum is four lanes over k < j - j % 4, combined, plus
+            // the tail in order. Columns j0..j0 + 4 share the lane range
+            // k < j0, so their lane sums are taken together, two columns per
+            // pass (8 vector accumulators, each row segment loaded once per
+            // two columns); then each column adds its tail k = j0..j in
+            // order and divides by L_jj.
+            for j0 in (0..i0).step_by(4) {
+                let lj: [&[f64]; 4] = std::array::from_fn(|c| &done[(j0 + c) * n..(j0 + c) * n + j0 + c + 1]);
+                let lo = lanes_4x2(&b, lj[0], lj[1], j0);
+                let hi = lanes_4x2(&b, lj[2], lj[3], j0);
+                for c in 0..4 {
+                    let j = j0 + c;
+                    for (rr, row) in b.iter_mut().enumerate() {
+                        let v = if c < 2 { lo[rr][c] } else { hi[rr][c - 2] };
+                        let mut s = (v[0] + v[2]) + (v[1] + v[3]);
+                        for k in j0..j {
+                            s += row[k] * lj[c][k];
+                        }
+                        row[j] = (row[j] - s) / lj[c][j];
+                    }
+                }
             }
         } else {
             for row in block.chunks_exact_mut(n) {
@@ -531,28 +578,53 @@ fn cholesky_in_place(a: &mut [f64], n: usize) -> bool {
     }
     true
 }
+}
 
+multiversion! {
 /// `L^-1` for lower-triangular `L` (row-major) into `inv`, row by row: row i
 /// is `-(sum_{k<i} L_ik row_k(L^-1)) / L_ii` plus `1/L_ii` on the diagonal,
-/// four rows at a time so each finished row is streamed once per block.
-fn lower_inverse_into(l: &[f64], n: usize, inv: &mut [f64]) {
+/// four rows at a time. `pk` receives `L^-1` in packed column panels
+/// ([`pack_rows`]), which [`kinv_from_linv`] reads.
+fn lower_inverse_into(l: &[f64], n: usize, inv: &mut [f64], pk: &mut Vec<f64>) {
     inv.fill(0.0);
+    pk.clear();
+    pk.resize(packed_len(n), 0.0);
     let mut i0 = 0;
     while i0 < n {
         let r = (n - i0).min(4);
         let (done, rest) = inv.split_at_mut(i0 * n);
         let block = &mut rest[..r * n];
         if r == 4 {
-            let [b0, b1, b2, b3] = rows4(block, n);
-            for k in 0..i0 {
-                let c = [
-                    l[i0 * n + k],
-                    l[(i0 + 1) * n + k],
-                    l[(i0 + 2) * n + k],
-                    l[(i0 + 3) * n + k],
-                ];
-                let x = &done[k * n..k * n + k + 1];
-                axpy4(c, x, b0, b1, b2, b3);
+            // Columns in tiles of 8 over the finished rows (read from their
+            // packed panels), summed in a register tile: no stores until the
+            // end, where an `axpy` form stores four rows at every step. A
+            // tile's columns m >= i0 only meet zeros (+0 stays +0).
+            let full = i0 / 8 * 8;
+            for m0 in (0..full).step_by(8) {
+                let acc = tile_4x8(
+                    m0..i0,
+                    |k| {
+                        [
+                            l[i0 * n + k],
+                            l[(i0 + 1) * n + k],
+                            l[(i0 + 2) * n + k],
+                            l[(i0 + 3) * n + k],
+                        ]
+                    },
+                    |k| done[k * n + m0..k * n + m0 + 8].try_into().expect("8"),
+                );
+                for (rr, a) in acc.iter().enumerate() {
+                    block[rr * n + m0..rr * n + m0 + 8].copy_from_slice(a);
+                }
+            }
+            for m in full..i0 {
+                for rr in 0..4 {
+                    let mut s = 0.0;
+                    for k in m..i0 {
+                        s += l[(i0 + rr) * n + k] * done[k * n + m];
+                    }
+                    block[rr * n + m] = s;
+                }
             }
         } else {
             for (rr, row) in block.chunks_exact_mut(n).enumerate() {
@@ -579,55 +651,46 @@ fn lower_inverse_into(l: &[f64], n: usize, inv: &mut [f64]) {
             }
             row[i] = dinv;
         }
+        pack_rows(block, n, i0, pk);
         i0 += r;
     }
 }
+}
 
+multiversion! {
 /// `K^-1 = L^-T L^-1` (lower triangle) into `kinv` from `linv = L^-1`:
-/// `kinv_ij = sum_{k >= i} linv_ki linv_kj` for `j <= i`. Rows of `kinv`
-/// are built four at a time, so each row of `L^-1` is streamed once per
-/// block of four.
-fn kinv_from_linv(linv: &[f64], n: usize, kinv: &mut [f64]) {
+/// `kinv_ij = sum_{k >= i} linv_ki linv_kj` for `j <= i`, from `L^-1` in
+/// packed column panels (`pk`, from [`lower_inverse_into`]).
+fn kinv_from_linv(pk: &[f64], n: usize, kinv: &mut [f64]) {
     kinv.fill(0.0);
     let mut i0 = 0;
     while i0 < n {
         let r = (n - i0).min(4);
         let block = &mut kinv[i0 * n..(i0 + r) * n];
-        // k inside the block reaches only the rows i <= k.
-        for rr in 0..r {
-            let i = i0 + rr;
-            let row = &mut block[rr * n..rr * n + i + 1];
-            for k in i..i0 + r {
-                let lk = &linv[k * n..k * n + k + 1];
-                axpy(lk[i], &lk[..=i], row);
-            }
-        }
-        if r == 4 {
-            let [b0, b1, b2, b3] = rows4(block, n);
-            for k in i0 + 4..n {
-                let lk = &linv[k * n..k * n + k + 1];
-                let c = [lk[i0], lk[i0 + 1], lk[i0 + 2], lk[i0 + 3]];
-                // The common prefix of the four rows, then their short tails.
-                axpy4(c, &lk[..=i0], b0, b1, b2, b3);
-                b1[i0 + 1] += c[1] * lk[i0 + 1];
-                for t in i0 + 1..=i0 + 2 {
-                    b2[t] += c[2] * lk[t];
-                }
-                for t in i0 + 1..=i0 + 3 {
-                    b3[t] += c[3] * lk[t];
-                }
-            }
-        } else {
-            for (rr, row) in block.chunks_exact_mut(n).enumerate() {
-                let i = i0 + rr;
-                for k in i0 + r..n {
-                    let lk = &linv[k * n..k * n + k + 1];
-                    axpy(lk[i], &lk[..=i], &mut row[..=i]);
-                }
+        // `kinv_ij = sum_{k >= i} linv_ki linv_kj`, ascending k from +0: a
+        // tile of 4 rows x 8 columns over k = i0..n, both factors read from
+        // the packed panels (unit stride in k). Rows i > k meet linv_ki = 0
+        // before their first term, which leaves the sum at +0.
+        let rows = &pk[(i0 / 8 * 8) * n..(i0 / 8 * 8 + 8) * n];
+        let off = i0 % 8;
+        for j0 in (0..i0 + r).step_by(8) {
+            let panel = &pk[j0 * n..(j0 + 8) * n];
+            let acc = tile_4x8(
+                i0..n,
+                |k| {
+                    let c = &rows[8 * k + off..8 * k + off + 4];
+                    [c[0], c[1], c[2], c[3]]
+                },
+                |k| panel[8 * k..8 * k + 8].try_into().expect("8"),
+            );
+            for (rr, a) in acc.iter().enumerate().take(r) {
+                let m = (i0 + rr + 1).saturating_sub(j0).min(8);
+                block[rr * n + j0..rr * n + j0 + m].copy_from_slice(&a[..m]);
             }
         }
         i0 += r;
     }
+}
 }
 
 /// `L^-1 b` with a precomputed inverse (lower triangle).
@@ -658,6 +721,8 @@ struct Work {
     qf: Vec<f64>,
     chol: Vec<f64>,
     linv: Vec<f64>,
+    /// `L^-1` in packed column panels ([`pack_rows`]).
+    pk: Vec<f64>,
     kinv: Vec<f64>,
 }
 
@@ -670,6 +735,7 @@ impl Work {
             qf: vec![0.0; n * n],
             chol: vec![0.0; n * n],
             linv: vec![0.0; n * n],
+            pk: vec![0.0; packed_len(n)],
             kinv: vec![0.0; n * n],
         }
     }
@@ -685,6 +751,7 @@ fn factorize_into(
     z: &[f64],
     chol: &mut [f64],
     linv: &mut [f64],
+    pk: &mut Vec<f64>,
 ) -> Option<(Vec<f64>, f64, f64)> {
     for &jitter in &JITTERS {
         chol.copy_from_slice(kf);
@@ -693,7 +760,7 @@ fn factorize_into(
         }
         if cholesky_in_place(chol, n) {
             let log_det = 2.0 * (0..n).map(|i| chol[i * n + i].ln()).sum::<f64>();
-            lower_inverse_into(chol, n, linv);
+            lower_inverse_into(chol, n, linv, pk);
             let alpha = linv_t_mul(linv, n, &linv_mul(linv, n, z));
             return Some((alpha, log_det, jitter));
         }
@@ -712,6 +779,7 @@ fn scaled_transpose(data: &Data, inv_ls2: &[f64], xt: &mut [f64]) {
     }
 }
 
+multiversion! {
 /// `outputscale * matern` over the lower triangle into `kf`, and into `qf`
 /// the factor the length-scale gradient needs: `outputscale * q` (ARD: the
 /// per-dimension squared differences are applied later) or, isotropic,
@@ -758,9 +826,10 @@ fn kernel_lower_into(
         }
     }
 }
+}
 
 /// `sum_j w_j (c - v_j)^2` with four accumulators (vectorises).
-#[inline]
+#[inline(always)]
 fn weighted_sq_dev(w: &[f64], v: &[f64], c: f64) -> f64 {
     let m = w.len().min(v.len());
     let (w, v) = (&w[..m], &v[..m]);
@@ -862,16 +931,18 @@ fn nlml_and_grad(
         qf,
         chol,
         linv,
+        pk,
         kinv,
     } = work;
     scaled_transpose(data, &inv_ls2, xt);
     kernel_lower_into(n, xt, hyp.outputscale, !layout.ard, kf, qf);
-    let Some((alpha, log_det, _)) = factorize_into(kf, n, hyp.noise, &data.z, chol, linv) else {
+    let Some((alpha, log_det, _)) = factorize_into(kf, n, hyp.noise, &data.z, chol, linv, pk)
+    else {
         grad.iter_mut().for_each(|g| *g = 0.0);
         return f64::INFINITY;
     };
     let nlml = 0.5 * dot(&data.z, &alpha) + 0.5 * log_det + 0.5 * n as f64 * LN_2PI;
-    kinv_from_linv(linv, n, kinv);
+    kinv_from_linv(pk, n, kinv);
 
     // W = K^-1 - alpha alpha^T; d(-LML)/d theta = 1/2 sum_ij W_ij dK_ij/d theta,
     // over the strict lower triangle (the pair (i, j) and (j, i) together
@@ -1153,9 +1224,16 @@ impl Gp {
         // `chol` doubles as the unused derivative buffer before it is overwritten.
         kernel_lower_into(n, &xt, hyper.outputscale, false, &mut kf, &mut chol);
         let mut linv = vec![0.0; n * n];
-        let (alpha, log_det, jitter) =
-            factorize_into(&kf, n, hyper.noise, &data.z, &mut chol, &mut linv)
-                .ok_or(GpError::NotPositiveDefinite)?;
+        let (alpha, log_det, jitter) = factorize_into(
+            &kf,
+            n,
+            hyper.noise,
+            &data.z,
+            &mut chol,
+            &mut linv,
+            &mut Vec::new(),
+        )
+        .ok_or(GpError::NotPositiveDefinite)?;
         let lml = -(0.5 * dot(&data.z, &alpha) + 0.5 * log_det + 0.5 * n as f64 * LN_2PI);
         let mut xt_scaled = vec![0.0; n * data.d];
         for i in 0..n {
@@ -1733,6 +1811,40 @@ mod blocked_tests {
 
     /// The blocked Cholesky, inverse and `K^-1` agree with `K K^-1 = I` at
     /// sizes that exercise full 4-row blocks and the ragged last block.
+    /// The AVX2 copies of the kernels (`crate::simd`) give the same bits as
+    /// the baseline ones, on sizes that exercise every tail of the tiles.
+    #[test]
+    fn gp_simd_copies_agree_bit_for_bit() {
+        for n in [5usize, 23, 38, 61] {
+            let mut rng = Stream::root("gp-simd").child_n("n", n as u64);
+            let mut pts = |m: usize| -> Vec<Vec<f64>> {
+                (0..m)
+                    .map(|_| (0..3).map(|_| rng.uniform()).collect())
+                    .collect()
+            };
+            let x = pts(n);
+            let q = pts(9);
+            let y: Vec<f64> = x.iter().map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
+            let run = |wide: bool| {
+                crate::simd::set_enabled(wide);
+                let gp = Gp::fit(&x, &y, &GpConfig::default(), &mut Stream::root("fit")).unwrap();
+                let (m, v) = gp.predict_batch(&q);
+                let mut bits: Vec<u64> = gp
+                    .hyper()
+                    .lengthscales
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                bits.push(gp.log_marginal_likelihood().to_bits());
+                bits.extend(m.iter().chain(&v).map(|v| v.to_bits()));
+                bits
+            };
+            let (narrow, wide) = (run(false), run(true));
+            crate::simd::set_enabled(true);
+            assert_eq!(narrow, wide, "n = {n}");
+        }
+    }
+
     #[test]
     fn gp_blocked_factorisations_invert_k() {
         let mut rng = Stream::root("gp-blocked");
@@ -1747,10 +1859,11 @@ mod blocked_tests {
             scaled_transpose(&data, &[4.0, 9.0], &mut w.xt);
             kernel_lower_into(n, &w.xt, 1.3, false, &mut w.kf, &mut w.qf);
             let (alpha, _, jitter) =
-                factorize_into(&w.kf, n, 1e-3, &data.z, &mut w.chol, &mut w.linv).unwrap();
+                factorize_into(&w.kf, n, 1e-3, &data.z, &mut w.chol, &mut w.linv, &mut w.pk)
+                    .unwrap();
             assert_eq!(jitter, 0.0);
             assert!(alpha.iter().all(|a| *a == 0.0));
-            kinv_from_linv(&w.linv, n, &mut w.kinv);
+            kinv_from_linv(&w.pk, n, &mut w.kinv);
             let full = |m: &[f64], i: usize, j: usize| {
                 if j <= i {
                     m[i * n + j]
@@ -1934,5 +2047,91 @@ mod timing {
             );
         }
         std::hint::black_box((gp, gp_iso));
+    }
+}
+
+#[cfg(test)]
+mod kernel_timing {
+    use super::*;
+
+    fn hash(v: &[f64]) -> u64 {
+        v.iter().fold(0xcbf29ce484222325u64, |h, x| {
+            (h ^ x.to_bits()).wrapping_mul(0x100000001b3)
+        })
+    }
+
+    /// Per-kernel cost and a bit hash of each output (the hashes must not
+    /// change when the kernels are rewritten).
+    /// `GP_TIMING_N=1000 cargo test --release -p searchkit gp_kernel_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn gp_kernel_timing() {
+        let n: usize = std::env::var("GP_TIMING_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        let d = 20;
+        let mut rng = Stream::root("gp-fit-timing");
+        let x: Vec<Vec<f64>> = (0..n)
+            .map(|_| (0..d).map(|_| rng.uniform()).collect())
+            .collect();
+        let y: Vec<f64> = x.iter().map(|p| p.iter().map(|v| v.sin()).sum()).collect();
+        let data = check_data(&x, &y, false).unwrap();
+        let layout = Layout {
+            d,
+            ard: true,
+            fit_noise: true,
+            fixed_noise: 0.005,
+        };
+        let theta = vec![0.5f64.ln(); layout.len()];
+        let mut w = Work::new(n, d);
+        let hyp = layout.hyper(&theta);
+        let inv_ls2: Vec<f64> = hyp.lengthscales.iter().map(|l| 1.0 / (l * l)).collect();
+        // Best of 5 (the build machine is shared).
+        // Thread CPU time (ns, Linux), best of 5: the machine is shared.
+        let cpu = || -> u64 {
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = cpu();
+                    f();
+                    std::time::Duration::from_nanos(cpu() - t)
+                })
+                .min()
+                .unwrap()
+        };
+        for wide in [false, true] {
+            crate::simd::set_enabled(wide);
+            eprintln!("n={n}, AVX2 copies {}", crate::simd::enabled());
+            let t = best(&mut || {
+                scaled_transpose(&data, &inv_ls2, &mut w.xt);
+                kernel_lower_into(n, &w.xt, hyp.outputscale, false, &mut w.kf, &mut w.qf);
+            });
+            eprintln!("kernel      {t:?} {:x}", hash(&w.kf));
+            let t = best(&mut || {
+                w.chol.copy_from_slice(&w.kf);
+                for i in 0..n {
+                    w.chol[i * n + i] += hyp.noise;
+                }
+                assert!(cholesky_in_place(&mut w.chol, n));
+            });
+            eprintln!("cholesky    {t:?} {:x}", hash(&w.chol));
+            let t = best(&mut || lower_inverse_into(&w.chol, n, &mut w.linv, &mut w.pk));
+            eprintln!("lower_inv   {t:?} {:x}", hash(&w.linv));
+            let t = best(&mut || kinv_from_linv(&w.pk, n, &mut w.kinv));
+            eprintln!("kinv        {t:?} {:x}", hash(&w.kinv));
+            let mut g = vec![0.0; layout.len() + 1];
+            let t = best(&mut || {
+                let f = nlml_and_grad(&data, &layout, &theta, &mut g, &mut w);
+                g[layout.len()] = f;
+            });
+            eprintln!("nlml+grad   {t:?} {:x}", hash(&g));
+        }
+        crate::simd::set_enabled(true);
     }
 }
