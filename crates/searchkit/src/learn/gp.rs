@@ -1029,6 +1029,51 @@ fn warm_theta(h: &Hyper, layout: &Layout) -> Result<Vec<f64>, GpError> {
     Ok(t)
 }
 
+multiversion! {
+/// [`Gp::predict_batch`]'s body, compiled also as an AVX2 copy
+/// ([`crate::simd`]; the same bits).
+fn predict_batch_into(gp: &Gp, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+        const B: usize = 8;
+        let n = gp.n;
+        let s = gp.hyper.outputscale;
+        let mut means = Vec::with_capacity(xs.len());
+        let mut vars = Vec::with_capacity(xs.len());
+        // Kernel rows of B query points, interleaved (`kt[i * B + p]`), so the
+        // product with a row of L^-1 is a broadcast-multiply-add over B
+        // independent lanes: vectorises without reassociating any sum, and
+        // each L^-1 entry is loaded once per B points.
+        let mut kt = vec![0.0; n * B];
+        let mut row = vec![0.0; n];
+        for chunk in xs.chunks(B) {
+            for (p, x) in chunk.iter().enumerate() {
+                gp.cross(x, &mut row, None);
+                means.push(gp.y_mean + gp.y_std * dot(&row, &gp.alpha));
+                for (i, v) in row.iter().enumerate() {
+                    kt[i * B + p] = *v;
+                }
+            }
+            let mut quad = [0.0f64; B];
+            for i in 0..n {
+                let li = &gp.linv[i * n..i * n + i + 1];
+                let mut acc = [0.0f64; B];
+                for (a, b) in li.iter().zip(kt.chunks_exact(B)) {
+                    let b: &[f64; B] = b.try_into().expect("chunk of B");
+                    for p in 0..B {
+                        acc[p] += a * b[p];
+                    }
+                }
+                for p in 0..B {
+                    quad[p] += acc[p] * acc[p];
+                }
+            }
+            for q in &quad[..chunk.len()] {
+                vars.push(gp.y_std * gp.y_std * (s - q).max(0.0));
+            }
+        }
+        (means, vars)
+}
+}
+
 /// Hyperparameters carried across fits on slowly growing data (BO loops):
 /// a full fit on every `refit_every`-th call, the last hyperparameters
 /// reused in between (the GP is still conditioned on all the data). With
@@ -1294,6 +1339,7 @@ impl Gp {
 
     /// Cross-covariances `k(x, x_i)` (standardised units) into `k`, and the
     /// derivative factors `q_i` into `q` when given.
+    #[inline(always)]
     fn cross(&self, x: &[f64], k: &mut [f64], q: Option<&mut [f64]>) {
         assert_eq!(x.len(), self.d, "Gp: query of wrong dimension");
         let n = self.n;
@@ -1368,44 +1414,7 @@ impl Gp {
     /// [`Gp::predict`] for many points, reusing the factorisation: per point
     /// one kernel row and one dense triangular product with `L^-1`.
     pub fn predict_batch(&self, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-        const B: usize = 8;
-        let n = self.n;
-        let s = self.hyper.outputscale;
-        let mut means = Vec::with_capacity(xs.len());
-        let mut vars = Vec::with_capacity(xs.len());
-        // Kernel rows of B query points, interleaved (`kt[i * B + p]`), so the
-        // product with a row of L^-1 is a broadcast-multiply-add over B
-        // independent lanes: vectorises without reassociating any sum, and
-        // each L^-1 entry is loaded once per B points.
-        let mut kt = vec![0.0; n * B];
-        let mut row = vec![0.0; n];
-        for chunk in xs.chunks(B) {
-            for (p, x) in chunk.iter().enumerate() {
-                self.cross(x, &mut row, None);
-                means.push(self.y_mean + self.y_std * dot(&row, &self.alpha));
-                for (i, v) in row.iter().enumerate() {
-                    kt[i * B + p] = *v;
-                }
-            }
-            let mut quad = [0.0f64; B];
-            for i in 0..n {
-                let li = &self.linv[i * n..i * n + i + 1];
-                let mut acc = [0.0f64; B];
-                for (a, b) in li.iter().zip(kt.chunks_exact(B)) {
-                    let b: &[f64; B] = b.try_into().expect("chunk of B");
-                    for p in 0..B {
-                        acc[p] += a * b[p];
-                    }
-                }
-                for p in 0..B {
-                    quad[p] += acc[p] * acc[p];
-                }
-            }
-            for q in &quad[..chunk.len()] {
-                vars.push(self.y_std * self.y_std * (s - q).max(0.0));
-            }
-        }
-        (means, vars)
+        predict_batch_into(self, xs)
     }
 
     /// Posterior mean and latent variance at `x` (as [`Gp::predict`]) with
