@@ -133,6 +133,11 @@ pub struct GpConfig {
     /// The default start (when not warm-started); `None` is TuRBO's
     /// (length scale 0.5, outputscale 1, noise [`GpConfig::noise`]).
     pub start: Option<Hyper>,
+    /// Standardise `y` (mean 0, unit standard deviation) before fitting, as
+    /// BoTorch's `Standardize` and TuRBO do (`true`, the default); `false`
+    /// fits raw `y`, as scikit-learn's `normalize_y=False`, the LA-MCTS
+    /// code's setting.
+    pub standardize: bool,
     /// Standardise targets with the sample standard deviation (ddof 1, as
     /// BoTorch's `Standardize`) instead of the population one (ddof 0, as
     /// scikit-learn's `normalize_y`).
@@ -211,6 +216,7 @@ impl Default for GpConfig {
             priors: None,
             start: None,
             sample_std: false,
+            standardize: true,
         }
     }
 }
@@ -247,6 +253,38 @@ impl GpConfig {
                 noise: priors.noise.mode(),
             }),
             sample_std: true,
+            standardize: true,
+        }
+    }
+
+    /// scikit-learn's `GaussianProcessRegressor(kernel=ConstantKernel(1.0) *
+    /// Matern(length_scale=1.0, nu=2.5), alpha=alpha)` as its `fit` runs:
+    /// one shared length scale, the noise variance held at `alpha`, raw
+    /// (unstandardised) targets, both hyperparameters in `[1e-5, 1e5]`
+    /// starting at 1, one L-BFGS run with SciPy's default tolerances and
+    /// its 15,000-iteration cap. The LA-MCTS code's BO sampler uses it
+    /// with `alpha = 0.01` (`Classifier.py`).
+    pub fn sklearn(alpha: f64) -> Self {
+        Self {
+            ard: false,
+            fit_noise: false,
+            noise: alpha,
+            bounds: GpBounds {
+                lengthscale: (1e-5, 1e5),
+                outputscale: (1e-5, 1e5),
+                noise: (1e-5, 1e5),
+            },
+            restarts: 0,
+            max_iters: 15_000,
+            warm_start: None,
+            priors: None,
+            start: Some(Hyper {
+                lengthscales: vec![1.0],
+                outputscale: 1.0,
+                noise: alpha,
+            }),
+            sample_std: false,
+            standardize: false,
         }
     }
 
@@ -307,7 +345,12 @@ struct Data {
     y_std: f64,
 }
 
-fn check_data(x: &[Vec<f64>], y: &[f64], sample_std: bool) -> Result<Data, GpError> {
+fn check_data(
+    x: &[Vec<f64>],
+    y: &[f64],
+    sample_std: bool,
+    standardize: bool,
+) -> Result<Data, GpError> {
     let n = x.len();
     if n == 0 {
         return Err(GpError::Empty);
@@ -328,6 +371,16 @@ fn check_data(x: &[Vec<f64>], y: &[f64], sample_std: bool) -> Result<Data, GpErr
     }
     if x.iter().flatten().chain(y).any(|v| !v.is_finite()) {
         return Err(GpError::NonFinite);
+    }
+    if !standardize {
+        return Ok(Data {
+            x: x.iter().flatten().copied().collect(),
+            n,
+            d,
+            z: y.to_vec(),
+            y_mean: 0.0,
+            y_std: 1.0,
+        });
     }
     let y_mean = y.iter().sum::<f64>() / n as f64;
     let dof = if sample_std && n > 1 { n - 1 } else { n };
@@ -1102,7 +1155,7 @@ impl RefitSchedule {
         let refit = self.hyper.is_none() || self.calls % refit_every.max(1) == 0;
         self.calls += 1;
         let fitted = match (&self.hyper, refit) {
-            (Some(h), false) => Gp::with_hyperparameters(x, y, h.clone()),
+            (Some(h), false) => Gp::with_hyperparameters_scaled(x, y, h.clone(), cfg.standardize),
             // The data grew by a few points, so the optimum moved little.
             (Some(h), true) if warm_iters > 0 => {
                 Gp::fit(x, y, &cfg.warm(h.clone(), warm_iters), rng)
@@ -1131,7 +1184,7 @@ impl Gp {
     /// module docs), then condition on the data. Draws `restarts` random
     /// starts from `rng`.
     pub fn fit(x: &[Vec<f64>], y: &[f64], cfg: &GpConfig, rng: &mut Stream) -> Result<Gp, GpError> {
-        let data = check_data(x, y, cfg.sample_std)?;
+        let data = check_data(x, y, cfg.sample_std, cfg.standardize)?;
         let b = &cfg.bounds;
         for (name, (lo, hi)) in [
             ("lengthscale", b.lengthscale),
@@ -1235,7 +1288,18 @@ impl Gp {
     /// Condition on the data with the given hyperparameters (no fitting).
     /// `lengthscales` may hold one value per dimension or a single shared one.
     pub fn with_hyperparameters(x: &[Vec<f64>], y: &[f64], hyper: Hyper) -> Result<Gp, GpError> {
-        let data = check_data(x, y, false)?;
+        Self::with_hyperparameters_scaled(x, y, hyper, true)
+    }
+
+    /// [`Gp::with_hyperparameters`], standardising `y` only if
+    /// `standardize` (as [`GpConfig::standardize`] says for a fit).
+    pub fn with_hyperparameters_scaled(
+        x: &[Vec<f64>],
+        y: &[f64],
+        hyper: Hyper,
+        standardize: bool,
+    ) -> Result<Gp, GpError> {
+        let data = check_data(x, y, false, standardize)?;
         let mut hyper = hyper;
         if hyper.lengthscales.len() == 1 && data.d != 1 {
             hyper.lengthscales = vec![hyper.lengthscales[0]; data.d];
@@ -1569,7 +1633,7 @@ mod tests {
                 .iter()
                 .map(|p| p[0] * 2.0 - (4.0 * p[1]).cos() + 0.1 * rng.normal())
                 .collect();
-            let data = check_data(&x, &y, false).unwrap();
+            let data = check_data(&x, &y, false, true).unwrap();
             let layout = Layout {
                 d,
                 ard,
@@ -1820,6 +1884,20 @@ mod blocked_tests {
 
     /// The blocked Cholesky, inverse and `K^-1` agree with `K K^-1 = I` at
     /// sizes that exercise full 4-row blocks and the ragged last block.
+    /// scikit-learn's settings fit raw targets with the noise held fixed:
+    /// the mean stays in the data, and the fit moves off its start.
+    #[test]
+    fn gp_sklearn_config_fits_raw_targets() {
+        let x: Vec<Vec<f64>> = (0..25).map(|i| vec![i as f64 / 24.0]).collect();
+        let y: Vec<f64> = x.iter().map(|p| 20.0 + 3.0 * (6.0 * p[0]).sin()).collect();
+        let gp = Gp::fit(&x, &y, &GpConfig::sklearn(0.01), &mut Stream::root("sk")).unwrap();
+        assert_eq!(gp.y_standardisation(), (0.0, 1.0));
+        assert_eq!(gp.hyper().noise, 0.01);
+        assert!(gp.hyper().outputscale > 10.0, "{:?}", gp.hyper());
+        let (m, _) = gp.predict(&[0.5]);
+        assert!((m - (20.0 + 3.0 * 3.0f64.sin())).abs() < 0.05, "{m}");
+    }
+
     /// The AVX2 copies of the kernels (`crate::simd`) give the same bits as
     /// the baseline ones, on sizes that exercise every tail of the tiles.
     #[test]
@@ -1863,7 +1941,7 @@ mod blocked_tests {
                 .map(|_| (0..d).map(|_| rng.uniform()).collect())
                 .collect();
             let y = vec![0.0; n];
-            let data = check_data(&x, &y, false).unwrap();
+            let data = check_data(&x, &y, false, true).unwrap();
             let mut w = Work::new(n, d);
             scaled_transpose(&data, &[4.0, 9.0], &mut w.xt);
             kernel_lower_into(n, &w.xt, 1.3, false, &mut w.kf, &mut w.qf);
@@ -2005,7 +2083,7 @@ mod timing {
                     .sum()
             })
             .collect();
-        let data = check_data(&x, &y, false).unwrap();
+        let data = check_data(&x, &y, false, true).unwrap();
         let layout = Layout {
             d,
             ard: true,
@@ -2085,7 +2163,7 @@ mod kernel_timing {
             .map(|_| (0..d).map(|_| rng.uniform()).collect())
             .collect();
         let y: Vec<f64> = x.iter().map(|p| p.iter().map(|v| v.sin()).sum()).collect();
-        let data = check_data(&x, &y, false).unwrap();
+        let data = check_data(&x, &y, false, true).unwrap();
         let layout = Layout {
             d,
             ard: true,

@@ -863,7 +863,10 @@ mod tests {
         crate::simd::set_enabled(true);
         let wide = svc.predict_many(&refs);
         assert_eq!(narrow, wide);
-        assert!(narrow.iter().zip(&q).all(|(&p, x)| p == (svc.decision_function(x) > 0.0)));
+        assert!(narrow
+            .iter()
+            .zip(&q)
+            .all(|(&p, x)| p == (svc.decision_function(x) > 0.0)));
     }
 
     /// All alphas (zero off the support set).
