@@ -17,6 +17,8 @@ const D: usize = 10;
 const TARGET: f64 = 1e-8;
 const MAX_EVALS: usize = 100_000;
 
+type Objective = fn(&[f64]) -> f64;
+
 fn sphere(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum()
 }
@@ -94,7 +96,7 @@ fn summary(runs: &[(usize, usize, f64, f64)]) -> (String, String) {
 
 pub fn run(reference: &serde_json::Value) -> Result<Vec<Row>> {
     let mut out = Vec::new();
-    let fns: [(&str, fn(&[f64]) -> f64); 2] = [("sphere", sphere), ("rosenbrock", rosenbrock)];
+    let fns: [(&str, Objective); 2] = [("sphere", sphere), ("rosenbrock", rosenbrock)];
     for (name, f) in fns {
         let case = format!("{name}-10 to f <= 1e-8, seeds 1..5");
         let py = reference["cmaes"][name].as_array().map(|runs| {

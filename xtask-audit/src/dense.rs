@@ -223,6 +223,23 @@ pub fn run(dir: &Path, reference: &serde_json::Value, ns: &[usize]) -> Result<Ve
         let id = nalgebra::DMatrix::<f64>::identity(n, n);
         let t_linv = time_reps(reps, || l.solve_lower_triangular(&id));
         let t_inv = time_reps(reps, || ch.inverse());
+        if let Some(r) = reference["linalg"].get(n.to_string()) {
+            let t = |k: &str| {
+                let v = &r[k];
+                crate::table::Timing {
+                    median: v["median"].as_f64().unwrap_or(f64::NAN),
+                    min: v["min"].as_f64().unwrap_or(f64::NAN),
+                    max: v["max"].as_f64().unwrap_or(f64::NAN),
+                    reps: v["reps"].as_u64().unwrap_or(1) as usize,
+                }
+            };
+            rows.push(Row::linalg(
+                "numpy / scipy (LAPACK: OpenBLAS, 1 thread; the reference)",
+                n,
+                [t("time_chol"), t("time_linv"), t("time_inv")],
+                "—".into(),
+            ));
+        }
         rows.push(Row::linalg(
             "nalgebra 0.35",
             n,

@@ -41,7 +41,7 @@ fn mean_agreement(mu: &[f64], r: &serde_json::Value, y: &[f64]) -> String {
         .zip(&rm)
         .fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
     format!(
-        "predicted means vs scikit-learn: max abs diff {:.3} std(y) over {} points",
+        "predicted means vs scikit-learn: max abs diff {:.1e} std(y) over {} points",
         diff / sd,
         rm.len()
     )

@@ -38,7 +38,7 @@ fn agreement(dec: &[f64], reference: Option<&[f64]>) -> String {
         .filter(|(a, b)| (**a >= 0.0) == (**b >= 0.0))
         .count();
     format!(
-        "decision values: max abs diff {:.2e} (relative to max |value| {:.1e}); predictions agree on {same}/{}",
+        "decision values: max abs diff {:.2e} (= {:.1e} of the largest |value|); predictions agree on {same}/{}",
         diff,
         diff / scale,
         r.len()
@@ -52,7 +52,19 @@ pub fn run_svm(dir: &Path, reference: &serde_json::Value) -> Result<Vec<Row>> {
     let labels = svm_labels(&f);
     let (xr, qr) = (rows(&x, DIM), rows(&q, DIM));
     let sk = json_f64s(&reference["svm"]["decision"], "svm.decision");
-    let case = format!("fit {} x {DIM}; decisions on {} points", xr.len(), qr.len());
+    let sk_t = |k: &str| {
+        reference["svm"][k]["median"]
+            .as_f64()
+            .map_or("?".into(), crate::table::secs)
+    };
+    let case = format!(
+        "fit {} x {DIM}; decisions on {} points (scikit-learn: fit {}, decision_function {}, {} SVs)",
+        xr.len(),
+        qr.len(),
+        sk_t("time_fit"),
+        sk_t("time_decision"),
+        reference["svm"]["n_support"]
+    );
     let mut out = Vec::new();
 
     let params = SvcParams {
@@ -174,7 +186,14 @@ pub fn run_kmeans(dir: &Path, reference: &serde_json::Value) -> Result<Vec<Row>>
             r
         })
         .collect();
-    let case = format!("k = 2, 10 restarts, on {} x {} (x, f(x))", z.len(), DIM + 1);
+    let case = format!(
+        "k = 2, 10 restarts, on {} x {} (x, f(x)) (scikit-learn: fit {})",
+        z.len(),
+        DIM + 1,
+        reference["kmeans"]["time_fit"]["median"]
+            .as_f64()
+            .map_or("?".into(), crate::table::secs)
+    );
     let km = KMeans::new(2);
     let t = time_reps(3, || km.fit(&z, &mut Stream::root("audit").child("kmeans")));
     let fit = km.fit(&z, &mut Stream::root("audit").child("kmeans"));
