@@ -81,9 +81,13 @@ fn summary(runs: &[(usize, usize, f64, f64)]) -> (String, String) {
     let per_gen = Timing::from_samples(runs.iter().map(|r| r.2 / r.1.max(1) as f64).collect());
     (
         format!(
-            "evaluations {} (target reached {reached}/{})",
+            "evaluations {} (target reached {reached}/{}{})",
             evals.join(", "),
-            runs.len()
+            runs.len(),
+            runs.iter()
+                .filter(|r| r.3 > TARGET)
+                .map(|r| format!("; a miss ended at f = {:.3}", r.3))
+                .collect::<String>()
         ),
         format!(
             "per generation {} [{}–{}]",
