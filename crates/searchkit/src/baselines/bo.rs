@@ -282,19 +282,21 @@ const EI_CHUNK: usize = 64;
 /// posterior variance is only computed where it can matter.
 ///
 /// Why: at 1,000 samples the variances of 10,000 candidates are most of an
-/// LA-MCTS-BO iteration. EI grows with the variance, and every variance is
-/// at most the prior one ([`Gp::max_variance`]), so `EI(mean, max
-/// variance)` bounds a candidate's EI from its `O(n)` mean alone.
+/// LA-MCTS-BO iteration. EI grows with the variance, and each variance has
+/// an upper bound from the same `O(n)` kernel row as the mean
+/// ([`Gp::predict_mean_batch_with_var_bound`]: the variance left by the
+/// nearest training point alone), so `EI(mean, bound)` bounds a
+/// candidate's EI without its `O(n^2)` variance.
 /// Candidates are visited by decreasing bound, their exact EI computed a
 /// chunk at a time, and the scan stops once the next bound is below the
 /// `k`-th best exact EI (with a relative margin of 1e-9 for rounding), so
 /// no skipped candidate could have entered the top `k` or tied with it.
 pub fn top_ei(gp: &Gp, cands: &[Vec<f64>], k: usize, xi: f64, incumbent: f64) -> Vec<usize> {
-    let mu = gp.predict_mean_batch(cands);
-    let vmax = gp.max_variance();
+    let (mu, vb) = gp.predict_mean_batch_with_var_bound(cands);
     let bound: Vec<f64> = mu
         .iter()
-        .map(|m| expected_improvement(*m, vmax, incumbent, xi))
+        .zip(&vb)
+        .map(|(m, v)| expected_improvement(*m, *v, incumbent, xi))
         .collect();
     let order = top_indices(&bound, cands.len());
     let mut exact: Vec<(usize, f64)> = Vec::new();
