@@ -29,6 +29,10 @@ pub struct Bench {
     target: Option<Target>,
     /// At most this many timed calls, whatever `--reps` says (a whole run).
     max_reps: Option<usize>,
+    /// Whether a first, untimed call precedes the timed ones. Off where
+    /// every call is the same work and costs seconds (the authors'
+    /// schedule refits from scratch every iteration; a whole run).
+    warm_up: bool,
 }
 
 impl Bench {
@@ -45,6 +49,7 @@ impl Bench {
             run: Box::new(run),
             target: None,
             max_reps: None,
+            warm_up: true,
         }
     }
 
@@ -373,8 +378,9 @@ pub fn all() -> Vec<Bench> {
         })
         .target(speedup(100.0, Lamcts(told)))
     };
-    let refit_row = |name, told, about| {
-        Bench::new(name, 1, about, move || {
+    let refit_row = |name, told, about| Bench {
+        warm_up: false,
+        ..Bench::new(name, 1, about, move || {
             lamcts_iteration(told, code_refit_bo(), 1)
         })
         .target(speedup(10.0, Lamcts(told)))
@@ -450,6 +456,7 @@ pub fn all() -> Vec<Bench> {
         ),
         Bench {
             max_reps: Some(1),
+            warm_up: false,
             ..Bench::new(
                 "lamcts-ackley20-run",
                 1,
@@ -558,8 +565,8 @@ pub fn all() -> Vec<Bench> {
 /// `cargo xtask bench`'s options.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Timed repetitions of ours per benchmark (a first call under 1 s is a
-    /// discarded warm-up).
+    /// Timed repetitions of ours per benchmark (after one untimed warm-up
+    /// call, except for the rows that skip it).
     pub reps: usize,
     /// Timed iterations / batches of each Python reference.
     pub ref_reps: usize,
@@ -614,13 +621,10 @@ pub fn run(filter: Option<&str>, opts: &Options) -> anyhow::Result<()> {
             (t.elapsed().as_secs_f64() / per, cpu)
         };
         let reps = b.max_reps.map_or(opts.reps, |m| opts.reps.min(m)).max(1);
-        // A first call of a second or more is timed, not thrown away: its
-        // start-up share is small and the slow rows cannot afford two.
-        let first = time_once();
-        let mut times = vec![];
-        if first.0 * per >= 1.0 {
-            times.push(first);
+        if b.warm_up {
+            time_once();
         }
+        let mut times = vec![];
         while times.len() < reps {
             times.push(time_once());
         }
@@ -1000,6 +1004,135 @@ pub fn parse_reference_output(r: Reference, stdout: &str) -> anyhow::Result<RefT
             Ok(RefTime::Timed { cpu, note })
         }
     }
+}
+
+/// Quality parity of our qEHVI with BoTorch 0.18's on the same initial
+/// points: log10 HV difference at `at` evaluations, ours (the committed
+/// records of the LaMOO experiment's `authors` profile, method qEHVI, seed s
+/// = the authors' initial set s) against `botorch_qehvi.py run` from set s
+/// (`results/lamoo-<problem>/python-reference/botorch-0.18/qehvi-set<s>.json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Parity {
+    pub problem: String,
+    pub at: usize,
+    /// (set, ours, BoTorch) per paired set.
+    pub pairs: Vec<(u64, f64, f64)>,
+    /// Mean of ours - BoTorch (negative: ours better).
+    pub diff: f64,
+    /// 95% paired bootstrap CI of `diff`.
+    pub ci: (f64, f64),
+    pub verdict: &'static str,
+}
+
+/// The paired comparison; the verdict follows the project's ordering
+/// claims: "holds" when the whole CI is at or below 0 (ours at least as
+/// good), "deviates" when wholly above, else "inconclusive".
+pub fn qehvi_parity(root: &std::path::Path, problem: &str, at: usize) -> anyhow::Result<Parity> {
+    use anyhow::Context;
+    use searchkit::stats;
+    let dir = root.join("results").join(format!("lamoo-{problem}"));
+    let curve_at = |path: &std::path::Path, key: &str| -> anyhow::Result<Option<(f64, f64)>> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)
+            .with_context(|| path.display().to_string())?;
+        let c = v[key]
+            .as_array()
+            .with_context(|| format!("{}: no `{key}`", path.display()))?;
+        let get = |i: usize| c.get(i).and_then(|x| x.as_f64());
+        Ok(get(at - 1).zip(get(9)))
+    };
+    let mut pairs = vec![];
+    for s in 0..100u64 {
+        let ours = curve_at(
+            &dir.join("authors")
+                .join("runs")
+                .join(format!("qehvi-s{s}.json")),
+            "curve",
+        )?;
+        let theirs = curve_at(
+            &dir.join("python-reference")
+                .join("botorch-0.18")
+                .join(format!("qehvi-set{s}.json")),
+            "log_hv_diff",
+        )?;
+        if let (Some((o, o10)), Some((t, t10))) = (ours, theirs) {
+            // Same initial set: the curves agree at 10 evaluations.
+            anyhow::ensure!(
+                (o10 - t10).abs() < 1e-6,
+                "set {s}: the initial sets differ (log HV difference at 10: ours {o10}, BoTorch {t10})"
+            );
+            pairs.push((s, o, t));
+        }
+    }
+    anyhow::ensure!(
+        pairs.len() >= 2,
+        "{problem}: fewer than 2 paired sets with our `authors` records and BoTorch 0.18 curves under {}",
+        dir.display()
+    );
+    let (a, b): (Vec<f64>, Vec<f64>) = pairs.iter().map(|p| (p.1, p.2)).unzip();
+    let d = |x: &[f64], y: &[f64]| stats::mean(x) - stats::mean(y);
+    let mut rng = Stream::root(&format!("bench/qehvi-parity/{problem}/{at}"));
+    let ci = stats::paired_bootstrap(&a, &b, d, 4000, 0.95, &mut rng).context("no bootstrap")?;
+    let verdict = if ci.1 <= 0.0 {
+        "holds"
+    } else if ci.0 > 0.0 {
+        "deviates"
+    } else {
+        "inconclusive"
+    };
+    Ok(Parity {
+        problem: problem.to_string(),
+        at,
+        diff: d(&a, &b),
+        pairs,
+        ci,
+        verdict,
+    })
+}
+
+impl Parity {
+    pub fn markdown(&self) -> String {
+        let mut s = format!(
+            "qEHVI quality parity, {} at {} evaluations (log10 HV difference, lower is better; same initial sets):\n\n| set | ours | BoTorch 0.18 | ours - BoTorch |\n|---|---|---|---|\n",
+            self.problem, self.at
+        );
+        for (set, o, t) in &self.pairs {
+            s += &format!("| {set} | {o:.4} | {t:.4} | {:+.4} |\n", o - t);
+        }
+        let (a, b): (Vec<f64>, Vec<f64>) = self.pairs.iter().map(|p| (p.1, p.2)).unzip();
+        s += &format!(
+            "| mean (n {}) | {:.4} | {:.4} | {:+.4}, 95% paired bootstrap CI [{:+.4}, {:+.4}]: {} |\n",
+            self.pairs.len(),
+            mean(&a),
+            mean(&b),
+            self.diff,
+            self.ci.0,
+            self.ci.1,
+            self.verdict
+        );
+        s
+    }
+}
+
+/// `cargo xtask bench --parity`: the parity tables of the problems that
+/// have BoTorch curves.
+pub fn parity(out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let mut text = String::new();
+    for problem in ["branincurrin", "vehiclesafety"] {
+        match qehvi_parity(&root, problem, 100) {
+            Ok(p) => text += &(p.markdown() + "\n"),
+            Err(e) => text += &format!("{problem}: not compared: {e:#}\n\n"),
+        }
+    }
+    print!("{text}");
+    if let Some(out) = out {
+        std::fs::write(out, &text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    }
+    Ok(())
 }
 
 /// CPU time of this thread (Linux `/proc/thread-self/schedstat`, in ns),

@@ -80,6 +80,11 @@ enum Cmd {
         /// Also write the table of targets to this file (`.json`, else markdown).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// Instead of timing: our qEHVI's log HV difference at 100
+        /// evaluations against BoTorch 0.18's from the same initial sets
+        /// (committed curves; paired bootstrap CI).
+        #[arg(long)]
+        parity: bool,
     },
 }
 
@@ -135,7 +140,11 @@ fn real_main() -> Result<()> {
             ref_reps,
             no_reference,
             out,
+            parity,
         } => {
+            if parity {
+                return xtask::bench::parity(out.as_deref());
+            }
             let torch = filter
                 .as_deref()
                 .is_some_and(|f| "btrnn".contains(f) || f.contains("btrnn"));
