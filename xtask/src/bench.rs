@@ -1227,4 +1227,38 @@ mod tests {
         assert_eq!(t.mean(), Some(2.0));
         assert!(parse_reference_output(BC50, "nothing\n").is_err());
     }
+
+    #[test]
+    fn parity_pairs_sets_and_judges() {
+        let root = std::env::temp_dir().join(format!("bench-parity-{}", std::process::id()));
+        let dir = root.join("results").join("lamoo-toy");
+        let runs = dir.join("authors").join("runs");
+        let refs = dir.join("python-reference").join("botorch-0.18");
+        std::fs::create_dir_all(&runs).unwrap();
+        std::fs::create_dir_all(&refs).unwrap();
+        let curve = |start: f64, end: f64| -> Vec<f64> {
+            (0..100).map(|i| if i < 10 { start } else { end }).collect()
+        };
+        let write = |s: u64, ours: f64, theirs: f64, start_theirs: f64| {
+            let o = serde_json::json!({ "curve": curve(1.0, ours) });
+            let t = serde_json::json!({ "log_hv_diff": curve(start_theirs, theirs) });
+            std::fs::write(runs.join(format!("qehvi-s{s}.json")), o.to_string()).unwrap();
+            std::fs::write(refs.join(format!("qehvi-set{s}.json")), t.to_string()).unwrap();
+        };
+        write(0, -0.3, -0.2, 1.0);
+        write(1, -0.25, -0.2, 1.0);
+        write(2, -0.4, -0.3, 1.0);
+        // a set without its BoTorch curve is left out
+        std::fs::write(runs.join("qehvi-s3.json"), r#"{"curve": []}"#).unwrap();
+        let p = qehvi_parity(&root, "toy", 100).unwrap();
+        assert_eq!(p.pairs.len(), 3);
+        assert!((p.diff + (0.1 + 0.05 + 0.1) / 3.0).abs() < 1e-12, "{p:?}");
+        assert_eq!(p.verdict, "holds");
+        assert!(p.markdown().contains("holds"));
+        // different initial sets are refused
+        write(1, -0.25, -0.2, 1.5);
+        let e = qehvi_parity(&root, "toy", 100).unwrap_err();
+        assert!(format!("{e:#}").contains("initial sets differ"), "{e:#}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
