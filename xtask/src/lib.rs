@@ -15,7 +15,8 @@
 //! - [`verify`]: `verify-results`, re-rendering committed reports from
 //!   their committed records;
 //! - [`report`]: summaries, claim verdicts, figures ([`svg`]);
-//! - [`bench`]: timings of the hot paths (`cargo xtask bench`);
+//! - [`bench`]: timings of the hot paths (`cargo xtask bench`), beside the
+//!   Python references in [`pyref`]'s venvs;
 //! - [`torch`]: libtorch set-up (`cargo xtask setup`), the test command
 //!   (`cargo xtask test`) and the `xtask-torch` binary for drivers that train
 //!   networks.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod drivers;
 pub mod envs;
 pub mod plan;
+pub mod pyref;
 pub mod report;
 pub mod runner;
 pub mod store;

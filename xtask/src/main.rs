@@ -33,6 +33,12 @@ enum Cmd {
         /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH.
         #[arg(long)]
         print_env: bool,
+        /// Instead: make the bench's pinned Python reference venvs
+        /// (`$SPACEPART_CACHE/pyref-lamcts-1`: numpy / scipy / scikit-learn
+        /// for the LA-MCTS authors' code; `pyref-botorch-1`: BoTorch 0.18 on
+        /// torch 2.15, about 4 GB).
+        #[arg(long)]
+        python_reference: bool,
     },
     /// The workspace's tests: set up libtorch, then `cargo test --workspace
     /// --locked` with it (extra arguments go to cargo test).
@@ -65,6 +71,20 @@ enum Cmd {
         /// Timed repetitions per benchmark (median reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Timed iterations / batches of each Python reference (mean reported).
+        #[arg(long, default_value_t = 3)]
+        ref_reps: usize,
+        /// Time no Python reference (the table says so per row).
+        #[arg(long)]
+        no_reference: bool,
+        /// Also write the table of targets to this file (`.json`, else markdown).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Instead of timing: our qEHVI's log HV difference at 100
+        /// evaluations against BoTorch 0.18's from the same initial sets
+        /// (committed curves; paired bootstrap CI).
+        #[arg(long)]
+        parity: bool,
     },
 }
 
@@ -114,19 +134,43 @@ fn real_main() -> Result<()> {
                 }
             }
         }
-        Cmd::Bench { filter, reps } => {
+        Cmd::Bench {
+            filter,
+            reps,
+            ref_reps,
+            no_reference,
+            out,
+            parity,
+        } => {
+            if parity {
+                return xtask::bench::parity(out.as_deref());
+            }
             let torch = filter
                 .as_deref()
                 .is_some_and(|f| "btrnn".contains(f) || f.contains("btrnn"));
             if filter.is_none() || !torch {
-                xtask::bench::run(filter.as_deref(), reps)?;
+                let opts = xtask::bench::Options {
+                    reps,
+                    ref_reps,
+                    no_reference,
+                    out,
+                };
+                xtask::bench::run(filter.as_deref(), &opts)?;
             }
             if torch {
                 let args = vec!["bench".to_string(), "--reps".into(), reps.to_string()];
                 xtask::torch::run_torch_binary(&root, &args, false)?;
             }
         }
-        Cmd::Setup { print_env } => {
+        Cmd::Setup {
+            python_reference: true,
+            ..
+        } => {
+            for env in xtask::pyref::ALL {
+                env.ensure()?;
+            }
+        }
+        Cmd::Setup { print_env, .. } => {
             let lt = xtask::torch::ensure()?;
             let python = xtask::envs::ensure()?;
             if print_env {
