@@ -184,13 +184,16 @@ struct Moo {
     methods: Vec<Algo>,
     /// Mean curves of a run of the authors' own code (`problem.python_reference`),
     /// drawn beside ours in `python-reference.svg`.
-    reference: Option<Vec<(String, Vec<(f64, f64)>)>>,
+    reference: Option<Vec<NamedCurve>>,
 }
+
+/// A method's name and its `(evaluations, value)` points.
+type NamedCurve = (String, Vec<(f64, f64)>);
 
 /// Mean `log_hv_diff` over runs at each evaluation count a python-reference
 /// CSV records (columns `method, run, eval, log_hv_diff`, among others; the
 /// authors' code logs at batch boundaries), as `(eval, mean)` per method.
-fn reference_curves(path: &std::path::Path) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
+fn reference_curves(path: &std::path::Path) -> Result<Vec<NamedCurve>> {
     let mut rd = csv::Reader::from_path(path)?;
     let head = rd.headers()?.clone();
     let col = |name: &str| {
