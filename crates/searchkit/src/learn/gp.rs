@@ -2118,13 +2118,9 @@ mod timing {
         assert_eq!(m.len() + v.len(), 20_000);
     }
 
-    /// Fit cost at LA-MCTS/BO scale (`GP_TIMING_N`, default 1000, d = 20):
-    /// one LML+gradient evaluation, the default ARD fit and an isotropic
-    /// single-start fit.
-    /// `cargo test --release -p searchkit gp_fit_timing -- --ignored --nocapture`
-    #[test]
-    #[ignore = "timing; run in release"]
-    fn gp_fit_timing() {
+    /// `GP_TIMING_N` (default 1,000) points in 20-d with a smooth target,
+    /// and the stream that drew them.
+    pub(super) fn timing_problem() -> (usize, usize, Vec<Vec<f64>>, Vec<f64>, Stream) {
         let n: usize = std::env::var("GP_TIMING_N")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -2143,6 +2139,17 @@ mod timing {
                     .sum()
             })
             .collect();
+        (n, d, x, y, rng)
+    }
+
+    /// Fit cost at LA-MCTS/BO scale (`GP_TIMING_N`, default 1000, d = 20):
+    /// one LML+gradient evaluation, the default ARD fit and an isotropic
+    /// single-start fit.
+    /// `cargo test --release -p searchkit gp_fit_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn gp_fit_timing() {
+        let (n, d, x, y, mut rng) = timing_problem();
         let data = check_data(&x, &y, false, true).unwrap();
         let layout = Layout {
             d,
@@ -2213,16 +2220,7 @@ mod kernel_timing {
     #[test]
     #[ignore = "timing; run in release"]
     fn gp_kernel_timing() {
-        let n: usize = std::env::var("GP_TIMING_N")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000);
-        let d = 20;
-        let mut rng = Stream::root("gp-fit-timing");
-        let x: Vec<Vec<f64>> = (0..n)
-            .map(|_| (0..d).map(|_| rng.uniform()).collect())
-            .collect();
-        let y: Vec<f64> = x.iter().map(|p| p.iter().map(|v| v.sin()).sum()).collect();
+        let (n, d, x, y, _) = super::timing::timing_problem();
         let data = check_data(&x, &y, false, true).unwrap();
         let layout = Layout {
             d,
