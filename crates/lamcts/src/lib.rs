@@ -56,21 +56,26 @@
 //!
 //! | tree started from | ours | authors' Python | ratio |
 //! |---|---|---|---|
-//! | 200 / 1,000 / 3,000 Latin-hypercube samples | 57 ms / 0.44 s / 4.0 s | 3.7 / 22.3 / 95.3 s | 64x / 51x / 24x |
-//! | the first 500 / 1,000 samples of a real run | 0.52-0.62 / 2.5-2.9 s | 32.3 / 222.4 s | 52-62x / 77-90x |
+//! | 1,000 / 3,000 Latin-hypercube samples | 141 ms / 2.8 s | 11.8 / 59.5 s | 84x / 21x |
+//! | the first 1,000 samples of a real run | 2.1 s | 196 s | 94x |
 //!
-//! A real run is the harder case: its selected leaf holds hundreds of
-//! samples the SVM could not split, and the region sampler grows a box
-//! around each. Three things make that fast here: the in-region pool is
-//! never built (its uniform subsample is drawn by testing box points in a
-//! random order until enough are inside), SVM predictions run in batches
-//! with a vectorised, error-bounded `exp` ([`searchkit::learn::Svc`]), and
-//! the path's classifiers are tried deepest (cheapest) first. On the
-//! Latin-hypercube trees most of the gain is [`BoRegion`]'s refit schedule
-//! (GP hyperparameters refit every 5th iteration, warm-started); with the
-//! code's schedule (`refit_every = 1, warm_iters = 0`) an iteration takes
-//! 6.1 s at 1,000 Latin-hypercube samples (3.6x) and 4.7-5.2 s at the
-//! real run's 1,000 (43-47x).
+//! (CPU seconds on one core, `cargo xtask bench lamcts-bo`, the authors'
+//! code timed in the same run; its iterations vary 4x.) A real run is the
+//! harder case: its selected leaf holds hundreds of samples the SVM could
+//! not split, and the region sampler grows a box around each. What makes it
+//! fast here: the in-region pool is never built (its uniform subsample is
+//! drawn by testing box points in a random order until enough are inside),
+//! SVM predictions run in batches with a vectorised, error-bounded `exp`
+//! ([`searchkit::learn::Svc`]), the path's classifiers are tried deepest
+//! (cheapest) first, and the exact top-EI search bounds each candidate's
+//! variance from its mean's kernel row. On the Latin-hypercube trees most
+//! of the gain is [`BoRegion`]'s refit schedule (GP hyperparameters refit
+//! every 5th iteration, warm-started). Doing the code's work instead
+//! ([`BoRegion::code`], sampler `bo-code`: its scikit-learn GP refit from
+//! scratch every iteration) an iteration takes 1.08 s at 1,000
+//! Latin-hypercube samples (11x), 2.8 s at the real run's 1,000 (69x), and
+//! 36 s at 3,000 (1.6x: there an `O(n^3)` likelihood costs about as much
+//! as LAPACK's).
 
 mod model_samplers;
 mod region_ei;
