@@ -52,6 +52,14 @@ enum Cmd {
 }
 
 fn main() {
+    // Before any thread or torch kernel exists: the ISA-independent kernels
+    // (`xtask::torch::PORTABLE_KERNELS`) when the binary is started directly
+    // rather than through `cargo xtask`, which sets them.
+    for (k, v) in xtask::torch::PORTABLE_KERNELS {
+        if std::env::var_os(k).is_none() {
+            std::env::set_var(k, v);
+        }
+    }
     if let Err(e) = real_main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);

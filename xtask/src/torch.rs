@@ -58,12 +58,34 @@ impl Libtorch {
                 ld = format!("{ld}:{old}");
             }
         }
-        vec![
+        let mut env = vec![
             ("LIBTORCH".into(), self.root.display().to_string()),
             ("LD_LIBRARY_PATH".into(), ld),
-        ]
+        ];
+        env.extend(
+            PORTABLE_KERNELS
+                .iter()
+                .filter(|(k, _)| std::env::var_os(k).is_none())
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        env
     }
 }
+
+/// Settings that pin libtorch's CPU kernels to code paths whose results do
+/// not depend on the machine's instruction set: ATen's baseline kernels (not
+/// its AVX2 / AVX-512 copies, picked at run time), oneDNN's convolutions at
+/// most SSE4.1, and MKL's conditional bit-wise reproducibility. Why: a
+/// training run's numbers (and so the `ci` snapshots of the experiments
+/// that train networks) otherwise differ between an AVX2 and an AVX-512
+/// machine (measured: the few-shot ci profile's one-shot Kendall tau was
+/// -0.0627 on the AVX-512 machine that made the snapshot and -0.0547 on an
+/// AVX2 one). A value the user has set is kept. Cost: slower CPU training.
+pub const PORTABLE_KERNELS: &[(&str, &str)] = &[
+    ("ATEN_CPU_CAPABILITY", "default"),
+    ("DNNL_MAX_CPU_ISA", "SSE41"),
+    ("MKL_CBWR", "COMPATIBLE"),
+];
 
 /// The cache folder for installs (outside any checkout; shared with the
 /// simulators' venv).
