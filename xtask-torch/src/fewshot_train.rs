@@ -73,6 +73,111 @@ pub fn subset() -> (Images, Images) {
     fashion_mnist_subset()
 }
 
+/// CIFAR-10's per-channel mean and standard deviation of a pixel in [0, 1]
+/// (the authors' `get_datasets`).
+const CIFAR_MEAN: [f64; 3] = [0.4914, 0.4822, 0.4465];
+const CIFAR_STD: [f64; 3] = [0.2470, 0.2435, 0.2616];
+/// Bytes of one record of CIFAR-10's binary version: a label, then the
+/// 32 x 32 R, G and B planes.
+const CIFAR_RECORD: usize = 1 + 3 * 32 * 32;
+
+/// The CIFAR-10 training set (the binary version's `data_batch_1.bin` ..
+/// `data_batch_5.bin` in `dir`, in that order), images `range`, as a
+/// normalised `n x 3 x 32 x 32` tensor on `device`. Any file size that is
+/// a whole number of records is read (so a test can use a small copy).
+pub fn load_cifar10(dir: &Path, range: std::ops::Range<usize>, device: Device) -> Result<Data> {
+    let mut bytes = Vec::new();
+    for k in 1..=5 {
+        let f = dir.join(format!("data_batch_{k}.bin"));
+        let b = std::fs::read(&f).map_err(|e| {
+            anyhow!(
+                "cannot read {} ({e}): CIFAR-10's binary version (cifar-10-batches-bin) is expected there",
+                f.display()
+            )
+        })?;
+        if b.is_empty() || b.len() % CIFAR_RECORD != 0 {
+            bail!(
+                "{} holds {} bytes, not a whole number of {CIFAR_RECORD}-byte CIFAR-10 records",
+                f.display(),
+                b.len()
+            );
+        }
+        bytes.extend(b);
+    }
+    let n = bytes.len() / CIFAR_RECORD;
+    if range.is_empty() || range.end > n {
+        bail!(
+            "CIFAR-10 images {}..{} asked of the {n} in {}",
+            range.start,
+            range.end,
+            dir.display()
+        );
+    }
+    let (mut px, mut y) = (Vec::new(), Vec::new());
+    for rec in bytes
+        .chunks(CIFAR_RECORD)
+        .skip(range.start)
+        .take(range.len())
+    {
+        if rec[0] > 9 {
+            bail!("a CIFAR-10 label is 0..9, got {}", rec[0]);
+        }
+        y.push(i64::from(rec[0]));
+        px.extend_from_slice(&rec[1..]);
+    }
+    let x = Tensor::from_slice(&px)
+        .to_kind(Kind::Float)
+        .view([range.len() as i64, 3, 32, 32])
+        / 255.0;
+    let mean = Tensor::from_slice(&CIFAR_MEAN.map(|v| v as f32)).view([1, 3, 1, 1]);
+    let std = Tensor::from_slice(&CIFAR_STD.map(|v| v as f32)).view([1, 3, 1, 1]);
+    Ok(Data {
+        x: ((x - mean) / std).to_device(device),
+        y: Tensor::from_slice(&y).to_device(device),
+    })
+}
+
+/// The CIFAR-10 folder: the config's `data_dir`, else `CIFAR10_DIR`, with a
+/// clear error when neither is set or the folder lacks the files.
+pub fn cifar10_dir(configured: Option<&str>) -> Result<PathBuf, String> {
+    let dir = configured
+        .map(String::from)
+        .or_else(|| std::env::var("CIFAR10_DIR").ok())
+        .ok_or("CIFAR-10 is not available here: set `data_dir` in the config or CIFAR10_DIR to the folder of CIFAR-10's binary version (cifar-10-batches-bin: data_batch_1.bin .. data_batch_5.bin)")?;
+    let dir = PathBuf::from(dir);
+    if !dir.join("data_batch_1.bin").is_file() {
+        return Err(format!(
+            "CIFAR-10 is not available here: {} has no data_batch_1.bin (expected CIFAR-10's binary version, cifar-10-batches-bin)",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// The ground truth of every NAS-Bench-201 cell on CIFAR-10 (the authors'
+/// embedded table: test accuracy after 200 epochs), in the order of a
+/// uniform permutation of the space, so the first `budget` rows are a
+/// uniform sample.
+pub fn nb201_cifar10_truth() -> Result<Vec<TruthRow>, String> {
+    let cells = sample_cells(
+        searchkit::nasbench::nb201::NUM_CELLS,
+        &Stream::root(ROOT_LABEL).child("sample"),
+    )?;
+    let truth = &fewshot::tables().truth;
+    Ok(cells
+        .into_iter()
+        .enumerate()
+        .map(|(position, cell)| TruthRow {
+            position,
+            cell,
+            accuracy: truth[cell.index()],
+        })
+        .collect())
+}
+
+/// The `truth` value that selects [`nb201_cifar10_truth`].
+pub const NB201_CIFAR10_TRUTH: &str = "nb201-cifar10";
+
 /// The scaled-down space and the ground truth's fixed recipe. The settings
 /// line of the committed table is [`GroundTruth::settings`], so a table
 /// written with other settings is refused rather than silently mixed.
@@ -316,13 +421,105 @@ enum Method {
     },
 }
 
+/// Where a `fewshot-train` experiment's images come from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Dataset {
+    /// The embedded 5,000 + 1,000 image subset, average-pooled.
+    FashionMnist { factor: usize },
+    /// The user's CIFAR-10 (binary version) in this folder.
+    Cifar10(PathBuf),
+}
+
+impl Dataset {
+    /// The problem keys `dataset`, `data_dir` and `pool` (default
+    /// `fashion_pool`), checked; errors name the key.
+    pub(crate) fn from_params(p: &mut Params, l: &Loaded, fashion_pool: usize) -> Result<Self> {
+        let cifar = p.choice(
+            "dataset",
+            Some("fashion-mnist"),
+            &["fashion-mnist", "cifar10"],
+        )? == "cifar10";
+        let data_dir = p.string_opt("data_dir")?;
+        let factor = p.usize_or("pool", if cifar { 1 } else { fashion_pool })?;
+        if cifar {
+            if factor != 1 {
+                bail!(l.err("problem.pool", "CIFAR-10 is used at its 32 x 32 (pool 1)"));
+            }
+            Ok(Dataset::Cifar10(
+                cifar10_dir(data_dir.as_deref()).map_err(|e| l.err("problem.data_dir", e))?,
+            ))
+        } else {
+            if data_dir.is_some() {
+                bail!(l.err("problem.data_dir", "only CIFAR-10 (dataset = \"cifar10\") reads a data folder; Fashion-MNIST is embedded"));
+            }
+            if factor == 0 || !28usize.is_multiple_of(factor) {
+                bail!(l.err("problem.pool", format!("must divide 28, got {factor}")));
+            }
+            Ok(Dataset::FashionMnist { factor })
+        }
+    }
+
+    pub(crate) fn is_cifar(&self) -> bool {
+        matches!(self, Dataset::Cifar10(_))
+    }
+
+    pub(crate) fn in_channels(&self) -> usize {
+        if self.is_cifar() {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// Training images available (validation images come from their end).
+    pub(crate) fn training_images(&self) -> usize {
+        if self.is_cifar() {
+            50_000
+        } else {
+            subset().0.len()
+        }
+    }
+
+    /// The first `train` training images and the last `valid`.
+    pub(crate) fn split(&self, train: usize, valid: usize, device: Device) -> Result<(Data, Data)> {
+        let n = self.training_images();
+        if train == 0 || valid == 0 || train + valid > n {
+            bail!("need train >= 1, valid >= 1 and train + valid <= {n}, got {train} + {valid}");
+        }
+        match self {
+            Dataset::FashionMnist { factor } => {
+                let (tr, _) = subset();
+                Ok((
+                    to_data(&tr, 0..train, *factor, device).map_err(anyhow::Error::msg)?,
+                    to_data(&tr, n - valid..n, *factor, device).map_err(anyhow::Error::msg)?,
+                ))
+            }
+            Dataset::Cifar10(dir) => Ok((
+                load_cifar10(dir, 0..train, device)?,
+                load_cifar10(dir, n - valid..n, device)?,
+            )),
+        }
+    }
+
+    /// The data's digest for fingerprints (none for the embedded subset).
+    pub(crate) fn input(&self) -> Result<Option<(String, String)>> {
+        match self {
+            Dataset::Cifar10(dir) => {
+                Ok(Some(("cifar10".into(), xtask::drivers::digest_path(dir)?)))
+            }
+            Dataset::FashionMnist { .. } => Ok(None),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct TrainExp {
-    truth_path: PathBuf,
+    /// The committed table, or `None` for the embedded NB-201 CIFAR-10 one.
+    truth_path: Option<PathBuf>,
+    dataset: Dataset,
     truth: Vec<TruthRow>,
     train: usize,
     valid: usize,
-    factor: usize,
     shape: Shape,
     recipe: Recipe,
     eval_batch: usize,
@@ -340,13 +537,20 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
         .string_opt("truth")?
         .unwrap_or_else(|| TRUTH_PATH.to_string());
     let gt = GroundTruth::default();
-    let train = p.usize_or("train", gt.train)?;
-    let valid = p.usize_or("valid", 1000)?;
-    let factor = p.usize_or("pool", gt.factor)?;
+    let dataset = Dataset::from_params(&mut p, l, gt.factor)?;
+    let cifar = dataset.is_cifar();
+    // CIFAR-10: the authors split its 50,000 training images in halves.
+    let (train_default, valid_default) = if cifar {
+        (25_000, 25_000)
+    } else {
+        (gt.train, 1000)
+    };
+    let train = p.usize_or("train", train_default)?;
+    let valid = p.usize_or("valid", valid_default)?;
     let shape = Shape {
         channels: p.usize_or("channels", gt.shape.channels)?,
         cells_per_stage: p.usize_or("cells_per_stage", gt.shape.cells_per_stage)?,
-        in_channels: 1,
+        in_channels: dataset.in_channels(),
         classes: 10,
     };
     let mut recipe = Recipe::authors(0);
@@ -358,26 +562,35 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let bootstrap = p.usize_or("bootstrap", 1000)?;
     let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
     p.finish()?;
-    if train == 0 || valid == 0 || train + valid > 5000 {
-        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= 5000 (the embedded training images; validation images come from the end), got {train} + {valid}")));
-    }
-    if factor == 0 || !28usize.is_multiple_of(factor) {
-        bail!(l.err("problem.pool", format!("must divide 28, got {factor}")));
+    let images = dataset.training_images();
+    if train == 0 || valid == 0 || train + valid > images {
+        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= {images} (the training images; validation images come from the end), got {train} + {valid}")));
     }
     shape.validate().map_err(|e| l.err("problem.channels", e))?;
     recipe.validate().map_err(|e| l.err("problem.lr", e))?;
     if eval_batch == 0 {
         bail!(l.err("problem.eval_batch", "must be at least 1"));
     }
-    let truth_path = xtask::workspace_root().join(&truth_rel);
-    let text = std::fs::read_to_string(&truth_path).map_err(|e| {
-        l.err(
-            "problem.truth",
-            format!("cannot read the ground-truth table {} ({e}); it is committed with the repository, or made by `xtask-torch fewshot-ground-truth` (each shard, then --merge)", truth_path.display()),
+    let (truth_path, truth) = if truth_rel == NB201_CIFAR10_TRUTH {
+        if !cifar {
+            bail!(l.err("problem.truth", format!("`{NB201_CIFAR10_TRUTH}` is CIFAR-10's ground truth: it needs dataset = \"cifar10\"")));
+        }
+        (
+            None,
+            nb201_cifar10_truth().map_err(|e| l.err("problem.truth", e))?,
         )
-    })?;
-    let (_, truth) = parse_truth(&text)
-        .map_err(|e| l.err("problem.truth", format!("{}: {e}", truth_path.display())))?;
+    } else {
+        let truth_path = xtask::workspace_root().join(&truth_rel);
+        let text = std::fs::read_to_string(&truth_path).map_err(|e| {
+            l.err(
+                "problem.truth",
+                format!("cannot read the ground-truth table {} ({e}); it is committed with the repository, or made by `xtask-torch fewshot-ground-truth` (each shard, then --merge)", truth_path.display()),
+            )
+        })?;
+        let (_, truth) = parse_truth(&text)
+            .map_err(|e| l.err("problem.truth", format!("{}: {e}", truth_path.display())))?;
+        (Some(truth_path), truth)
+    };
     if truth.is_empty() {
         bail!(l.err("problem.truth", "the ground-truth table has no rows"));
     }
@@ -398,10 +611,10 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
     }
     Ok(Box::new(TrainExp {
         truth_path,
+        dataset,
         truth,
         train,
         valid,
-        factor,
         shape,
         recipe,
         eval_batch,
@@ -413,12 +626,7 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
 
 impl TrainExp {
     fn data(&self, device: Device) -> Result<(Data, Data)> {
-        let (tr, _) = subset();
-        let n = tr.len();
-        Ok((
-            to_data(&tr, 0..self.train, self.factor, device).map_err(anyhow::Error::msg)?,
-            to_data(&tr, n - self.valid..n, self.factor, device).map_err(anyhow::Error::msg)?,
-        ))
+        self.dataset.split(self.train, self.valid, device)
     }
 
     fn recipe(&self, epochs: usize) -> Recipe {
@@ -457,10 +665,15 @@ impl TrainExp {
 
 impl Prepared for TrainExp {
     fn inputs(&self) -> Result<Vec<(String, String)>> {
-        Ok(vec![(
+        let mut v = vec![(
             "truth".to_string(),
-            xtask::drivers::digest_path(&self.truth_path)?,
-        )])
+            match &self.truth_path {
+                Some(p) => xtask::drivers::digest_path(p)?,
+                None => NB201_CIFAR10_TRUTH.to_string(),
+            },
+        )];
+        v.extend(self.dataset.input()?);
+        Ok(v)
     }
 
     fn has_curves(&self) -> bool {
@@ -587,5 +800,80 @@ impl Prepared for TrainExp {
                 .collect(),
         });
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fewshot::supernet::{train, Sampler};
+
+    /// A small stand-in for cifar-10-batches-bin: `per_file` records in each
+    /// of the 5 training files, label `i % 10`, pixels from the record number.
+    fn fake_cifar10(tag: &str, per_file: usize) -> PathBuf {
+        let dir = xtask::cli::fresh_test_dir(tag);
+        std::fs::create_dir_all(&dir).unwrap();
+        for k in 1..=5 {
+            let mut b = Vec::new();
+            for i in 0..per_file {
+                let n = (k - 1) * per_file + i;
+                b.push((n % 10) as u8);
+                b.extend((0..3 * 32 * 32).map(|p| ((p + 7 * n) % 256) as u8));
+            }
+            std::fs::write(dir.join(format!("data_batch_{k}.bin")), b).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn cifar10_reader_feeds_the_full_nb201_shape() {
+        tch::set_num_threads(1);
+        let dir = fake_cifar10("cifar10-reader", 4);
+        let data = load_cifar10(&dir, 2..10, Device::Cpu).unwrap();
+        assert_eq!(data.x.size(), vec![8, 3, 32, 32]);
+        let labels: Vec<i64> = Vec::try_from(&data.y).unwrap();
+        assert_eq!(labels, vec![2, 3, 4, 5, 6, 7, 8, 9]);
+        // The pixels of record 2, channel 0, first value: (0 + 14) / 255, normalised.
+        let v = data.x.double_value(&[0, 0, 0, 0]);
+        assert!(
+            (v - (14.0 / 255.0 - CIFAR_MEAN[0]) / CIFAR_STD[0]).abs() < 1e-5,
+            "{v}"
+        );
+        assert!(load_cifar10(&dir, 0..21, Device::Cpu)
+            .unwrap_err()
+            .to_string()
+            .contains("of the 20"));
+        // One training step of the paper's network (C = 16, N = 5) on it.
+        let rng = Stream::root("cifar10-step");
+        let net = Supernet::new(Shape::nb201(3, 10), Device::Cpu, &rng).unwrap();
+        let mut recipe = Recipe::authors(1);
+        recipe.batch_size = 8;
+        let losses = train(
+            &net,
+            &data,
+            &recipe,
+            Sampler::Uniform { edge0: Some(3) },
+            &rng,
+        )
+        .unwrap();
+        assert!(losses[0].is_finite());
+        // A file that is not whole records is refused.
+        std::fs::write(dir.join("data_batch_3.bin"), [0u8; 100]).unwrap();
+        let e = load_cifar10(&dir, 0..4, Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("whole number"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn cifar10_needs_its_folder() {
+        let e = cifar10_dir(Some("/nonexistent/cifar")).unwrap_err();
+        assert!(e.contains("CIFAR-10 is not available here"), "{e}");
+        let truth = nb201_cifar10_truth().unwrap();
+        assert_eq!(truth.len(), 15_625);
+        // The first rows are the same uniform sample as the trained ground truth.
+        let gt = GroundTruth::default();
+        assert_eq!(truth[0].cell, gt.cells().unwrap()[0]);
     }
 }

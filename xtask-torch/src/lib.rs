@@ -17,6 +17,12 @@
 //!   latency table, one architecture per published model's latency) and
 //!   `gpunet-predictor` (that table against measured latency; a
 //!   measurement);
+//! - [`fewshot_train`]: the `fewshot-train` driver (one-shot vs few-shot
+//!   supernets trained on a scaled-down NAS-Bench-201, ranked against a
+//!   standalone-trained ground truth) and the `fewshot-ground-truth` command;
+//! - [`fewshot_darts`]: the `fewshot-darts` driver (first-order DARTS on the
+//!   one-shot supernet and on the 5 sub-supernets, found cells scored by
+//!   that ground truth);
 //! - [`bench`]: forward + backward timings of the BT-LSTM against the dense
 //!   LSTM at the paper's UCF11 shapes.
 //!
@@ -38,6 +44,7 @@
 
 pub mod bench;
 pub mod btrnn_train;
+pub mod fewshot_darts;
 pub mod fewshot_train;
 pub mod gpunet_latency;
 pub mod gpunet_search;
@@ -55,6 +62,7 @@ pub fn registry() -> Registry {
         gpunet_search::search_driver(),
         gpunet_search::predictor_driver(),
         fewshot_train::driver(),
+        fewshot_darts::driver(),
     ])
 }
 

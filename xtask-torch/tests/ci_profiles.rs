@@ -29,6 +29,11 @@ fn torch_experiments_ci_profiles_match_their_snapshots() {
             // Needs the user's UCF11 data; its missing-data error is tested below.
             continue;
         }
+        if loaded.exp.problem.get("dataset").and_then(|v| v.as_str()) == Some("cifar10") {
+            // Needs the user's CIFAR-10 (and a GPU for its full profile); its
+            // missing-data error is tested below.
+            continue;
+        }
         insta::assert_snapshot!(
             id.clone(),
             ci_summary_with(&registry, &root, loaded, None, None, None)
@@ -74,6 +79,27 @@ fn ucf11_without_data_fails_with_a_clear_message() {
     }
     let e = format!("{:#}", runner::reproduce(&root, loaded, &opts).unwrap_err());
     assert!(e.contains("UCF11"), "{e}");
+}
+
+#[test]
+fn cifar10_configs_without_data_fail_with_a_clear_message() {
+    if std::env::var_os("CIFAR10_DIR").is_some() {
+        return;
+    }
+    let root = xtask::workspace_root();
+    for id in ["fewshot-nb201-train-cifar10", "fewshot-nb201-darts-cifar10"] {
+        let loaded = config::find(&root, id).unwrap();
+        let opts = runner::Options {
+            profile: "ci".into(),
+            out: Some(fresh_test_dir(id)),
+            progress: false,
+            drivers: xtask_torch::registry(),
+            ..Default::default()
+        };
+        let e = format!("{:#}", runner::reproduce(&root, loaded, &opts).unwrap_err());
+        assert!(e.contains("CIFAR-10 is not available here"), "{id}: {e}");
+        assert!(e.contains("CIFAR10_DIR"), "{id}: {e}");
+    }
 }
 
 #[test]

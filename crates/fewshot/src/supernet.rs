@@ -10,7 +10,10 @@
 //!   searched cell drawing its own cell per forward pass (uniform single-path
 //!   sampling, as the authors' `UniformRandomSupernet`);
 //! - a few-shot sub-supernet: [`Sampler::Uniform`] with edge 1<-0 fixed to one
-//!   operation, started from a copy of the one-shot weights ([`Supernet::fork`]).
+//!   operation, started from a copy of the one-shot weights ([`Supernet::fork`]);
+//! - DARTS's continuous relaxation ([`Supernet::forward_mixed`], searched by
+//!   [`darts`]): every edge the softmax(alpha)-weighted sum of its operations,
+//!   edge 1<-0 optionally fixed (a sub-supernet).
 //!
 //! The macro structure is NAS-Bench-201's: a 3x3 stem conv + BN, three stages
 //! of `cells_per_stage` searched cells at `C`, `2C`, `4C` channels separated by
@@ -246,8 +249,25 @@ impl Supernet {
         }
     }
 
-    fn cell_forward(x: &Tensor, cell: Cell, edges: &[EdgeWeights]) -> Tensor {
-        let ops = cell.ops();
+    /// The output of edge `e` on `input` (`None`: nothing flows).
+    fn edge_forward(input: &Tensor, e: usize, mix: &Mix<'_>, w: &EdgeWeights) -> Option<Tensor> {
+        match *mix {
+            Mix::Path(cell) => Self::edge_op(input, cell.ops()[e], w),
+            Mix::Softmax { weights, edge0 } => match edge0 {
+                Some(op) if e == 0 => Self::edge_op(input, op, w),
+                // DARTS's mixed operation: the softmax-weighted sum of every
+                // op (`none` adds zeros, so it only takes its share of weight).
+                _ => (1..OPS.len() as u8)
+                    .filter_map(|op| {
+                        Self::edge_op(input, op, w)
+                            .map(|y| y * weights.get(e as i64).get(op as i64))
+                    })
+                    .reduce(|a, b| a + b),
+            },
+        }
+    }
+
+    fn cell_forward(x: &Tensor, mix: &Mix<'_>, edges: &[EdgeWeights]) -> Tensor {
         let mut nodes: Vec<Option<Tensor>> = vec![Some(x.shallow_clone())];
         for target in 1..4 {
             let mut sum: Option<Tensor> = None;
@@ -256,7 +276,7 @@ impl Supernet {
                     continue;
                 }
                 let Some(input) = &nodes[s] else { continue };
-                if let Some(y) = Self::edge_op(input, ops[e], &edges[e]) {
+                if let Some(y) = Self::edge_forward(input, e, mix, &edges[e]) {
                     sum = Some(match sum {
                         Some(acc) => acc + y,
                         None => y,
@@ -277,14 +297,29 @@ impl Supernet {
             self.shape.searched_cells(),
             "one cell per searched cell"
         );
+        let mixes: Vec<Mix<'_>> = cells.iter().map(|&c| Mix::Path(c)).collect();
+        self.forward_mixes(x, &mixes)
+    }
+
+    /// Logits of DARTS's continuous relaxation: every searched cell mixes
+    /// each edge's operations with `weights` (`NUM_EDGES x 5`, rows summing
+    /// to 1; shared by all cells, as the authors' `TinyNetworkDarts`); `edge0`
+    /// fixes edge 1<-0 to one operation (a few-shot sub-supernet).
+    pub fn forward_mixed(&self, x: &Tensor, weights: &Tensor, edge0: Option<u8>) -> Tensor {
+        let mix = Mix::Softmax { weights, edge0 };
+        let mixes: Vec<Mix<'_>> = (0..self.shape.searched_cells()).map(|_| mix).collect();
+        self.forward_mixes(x, &mixes)
+    }
+
+    fn forward_mixes(&self, x: &Tensor, mixes: &[Mix<'_>]) -> Tensor {
         let mut h = bn(
             &x.conv2d(&self.stem, None::<&Tensor>, [1, 1], [1, 1], [1, 1], 1),
             Some(&self.stem_bn),
         );
-        let mut next = cells.iter();
+        let mut next = mixes.iter();
         for b in &self.blocks {
             h = match b {
-                Block::Searched(edges) => Self::cell_forward(&h, *next.next().unwrap(), edges),
+                Block::Searched(edges) => Self::cell_forward(&h, next.next().unwrap(), edges),
                 Block::Reduction {
                     conv_a,
                     bn_a,
@@ -310,6 +345,18 @@ impl Supernet {
                 .mean_dim([2i64, 3].as_slice(), false, Kind::Float);
         h.matmul(&self.w_out) + &self.b_out
     }
+}
+
+/// How a searched cell combines its edges' operations.
+#[derive(Clone, Copy, Debug)]
+enum Mix<'a> {
+    /// One operation per edge (an architecture).
+    Path(Cell),
+    /// DARTS's softmax mixture (see [`Supernet::forward_mixed`]).
+    Softmax {
+        weights: &'a Tensor,
+        edge0: Option<u8>,
+    },
 }
 
 /// Which path each training step takes.
@@ -540,6 +587,211 @@ pub fn few_shot_accuracy(subs: &[Supernet], data: &Data, cell: Cell, batch: usiz
     accuracy(&subs[cell.ops()[0] as usize], data, cell, batch)
 }
 
+/// DARTS's settings: the weights' recipe (SGD, cosine schedule) plus the
+/// architecture parameters' Adam and the weights' gradient clipping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DartsRecipe {
+    pub weights: Recipe,
+    /// Adam's learning rate for the architecture parameters (authors: 3e-4).
+    pub arch_lr: f64,
+    /// Adam's weight decay for them (authors: 1e-3).
+    pub arch_weight_decay: f64,
+    /// Adam's betas (authors: 0.5, 0.999).
+    pub arch_betas: (f64, f64),
+    /// Gradient-norm clip of the weights (authors: 5).
+    pub clip: f64,
+}
+
+impl DartsRecipe {
+    /// The authors' `DARTS.config` and `DARTS-V2*.sh` settings with `epochs`
+    /// given (theirs: 60): SGD Nesterov 0.9, lr 0.025 cosine to 0.001, weight
+    /// decay 5e-4, batch 48; Adam 3e-4, betas (0.5, 0.999), decay 1e-3.
+    pub fn authors(epochs: usize) -> Self {
+        Self {
+            weights: Recipe {
+                weight_decay: 5e-4,
+                ..Recipe::authors(epochs)
+            },
+            arch_lr: 3e-4,
+            arch_weight_decay: 1e-3,
+            arch_betas: (0.5, 0.999),
+            clip: 5.0,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.weights.validate()?;
+        if !(self.arch_lr > 0.0 && self.arch_weight_decay >= 0.0 && self.clip > 0.0) {
+            return Err(format!(
+                "need arch_lr > 0, arch_weight_decay >= 0 and clip > 0, got {}, {}, {}",
+                self.arch_lr, self.arch_weight_decay, self.clip
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a DARTS search returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DartsOutcome {
+    /// The derived cell: each edge's argmax of alpha (edge 1<-0 the fixed
+    /// operation of a sub-supernet).
+    pub cell: Cell,
+    /// softmax(alpha), `NUM_EDGES x 5`, row-major (the fixed edge's row is
+    /// one-hot).
+    pub weights: Vec<f64>,
+    /// Accuracy (%) of the relaxed network on the validation images at the
+    /// end (the authors' `valid_func`, which picks among sub-supernets).
+    pub valid_accuracy: f64,
+    /// Mean training loss of each epoch.
+    pub losses: Vec<f64>,
+}
+
+/// `VarStore::freeze` / `unfreeze` through a shared reference (the
+/// variables are handles to the same tensors).
+fn set_requires_grad(vs: &nn::VarStore, on: bool) {
+    for v in vs.trainable_variables() {
+        let _ = v.set_requires_grad(on);
+    }
+}
+
+/// Whether an operation has no parameters (none, skip, average pooling):
+/// the ops DARTS collapses to.
+pub fn parameter_free(op: u8) -> bool {
+    !matches!(OPS[op as usize], "nor_conv_1x1" | "nor_conv_3x3")
+}
+
+/// First-order DARTS on `net`: architecture parameters alpha
+/// (`NUM_EDGES x 5`, shared by all cells, drawn as 1e-3 N(0, 1) from `rng`'s
+/// child `alpha`), each step one Adam step of alpha on a validation batch
+/// and then one SGD step of the weights on a training batch (clipped); the
+/// cell is derived by each edge's argmax. `edge0` fixes edge 1<-0 (a
+/// few-shot sub-supernet: alpha's row 0 is then unused). `rng`'s children
+/// `epoch` / `valid-epoch` shuffle the two splits.
+pub fn darts(
+    net: &Supernet,
+    train_data: &Data,
+    valid: &Data,
+    recipe: &DartsRecipe,
+    edge0: Option<u8>,
+    eval_batch: usize,
+    rng: &Stream,
+) -> Result<DartsOutcome, String> {
+    recipe.validate()?;
+    if train_data.is_empty() || valid.is_empty() {
+        return Err("DARTS needs training and validation images".into());
+    }
+    let device = net.vs.device();
+    let alpha_vs = nn::VarStore::new(device);
+    let init: Vec<f32> = {
+        let mut r = rng.child("alpha");
+        (0..NUM_EDGES * OPS.len())
+            .map(|_| (1e-3 * r.normal()) as f32)
+            .collect()
+    };
+    let alpha = alpha_vs.root().var_copy(
+        "alpha",
+        &Tensor::from_slice(&init).view([NUM_EDGES as i64, OPS.len() as i64]),
+    );
+    let w = &recipe.weights;
+    let mut w_opt = nn::Sgd {
+        momentum: w.momentum,
+        dampening: 0.0,
+        wd: w.weight_decay,
+        nesterov: w.nesterov,
+    }
+    .build(&net.vs, w.lr)
+    .map_err(|e| e.to_string())?;
+    let mut a_opt = nn::Adam {
+        beta1: recipe.arch_betas.0,
+        beta2: recipe.arch_betas.1,
+        wd: recipe.arch_weight_decay,
+        eps: 1e-8,
+        amsgrad: false,
+    }
+    .build(&alpha_vs, recipe.arch_lr)
+    .map_err(|e| e.to_string())?;
+    let shuffled = |n: usize, r: &mut Stream| {
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        for i in (1..n).rev() {
+            order.swap(i, r.below(i + 1));
+        }
+        order
+    };
+    let (n, nv) = (train_data.len(), valid.len());
+    let steps = n.div_ceil(w.batch_size);
+    let mut losses = Vec::with_capacity(w.epochs);
+    for epoch in 0..w.epochs {
+        let order = shuffled(n, &mut rng.child_n("epoch", epoch as u64));
+        let vorder = shuffled(nv, &mut rng.child_n("valid-epoch", epoch as u64));
+        // Validation batches cycle when the split is shorter than the training one.
+        let vbatches: Vec<&[i64]> = vorder.chunks(w.batch_size).collect();
+        let mut sum = 0.0;
+        for (s, chunk) in order.chunks(w.batch_size).enumerate() {
+            let vidx = Tensor::from_slice(vbatches[s % vbatches.len()]).to_device(device);
+            // The alpha step needs no weight gradients (they would be zeroed
+            // before the weight step anyway): skip computing them.
+            set_requires_grad(&net.vs, false);
+            let arch_loss = net
+                .forward_mixed(
+                    &valid.x.index_select(0, &vidx),
+                    &alpha.softmax(-1, Kind::Float),
+                    edge0,
+                )
+                .cross_entropy_for_logits(&valid.y.index_select(0, &vidx));
+            a_opt.backward_step(&arch_loss);
+            set_requires_grad(&net.vs, true);
+            let idx = Tensor::from_slice(chunk).to_device(device);
+            w_opt.set_lr(w.lr_at(epoch as f64 + s as f64 / steps as f64));
+            // alpha is fixed during the weight step (first order).
+            let weights = tch::no_grad(|| alpha.softmax(-1, Kind::Float));
+            let loss = net
+                .forward_mixed(&train_data.x.index_select(0, &idx), &weights, edge0)
+                .cross_entropy_for_logits(&train_data.y.index_select(0, &idx));
+            w_opt.backward_step_clip_norm(&loss, recipe.clip);
+            sum += loss.double_value(&[]) * chunk.len() as f64;
+        }
+        losses.push(sum / n as f64);
+    }
+    let weights = tch::no_grad(|| alpha.softmax(-1, Kind::Float));
+    let mut probs: Vec<f64> = Vec::<f64>::try_from(weights.to_kind(Kind::Double).view([-1]))
+        .map_err(|e| e.to_string())?;
+    let mut ops = [0u8; NUM_EDGES];
+    for (e, o) in ops.iter_mut().enumerate() {
+        let row = &mut probs[e * OPS.len()..(e + 1) * OPS.len()];
+        if let (0, Some(op)) = (e, edge0) {
+            row.iter_mut()
+                .enumerate()
+                .for_each(|(k, p)| *p = if k == op as usize { 1.0 } else { 0.0 });
+        }
+        // Ties (never in practice) go to the first op, as torch's argmax.
+        *o = (0..OPS.len()).fold(0, |b, k| if row[k] > row[b] { k } else { b }) as u8;
+    }
+    let valid_accuracy = tch::no_grad(|| {
+        let mut correct = 0i64;
+        let mut start = 0;
+        while start < nv {
+            let len = eval_batch.max(1).min(nv - start);
+            let x = valid.x.narrow(0, start as i64, len as i64);
+            let y = valid.y.narrow(0, start as i64, len as i64);
+            correct += net
+                .forward_mixed(&x, &weights, edge0)
+                .argmax(1, false)
+                .eq_tensor(&y)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+            start += len;
+        }
+        100.0 * correct as f64 / nv as f64
+    });
+    Ok(DartsOutcome {
+        cell: Cell::new(ops),
+        weights: probs,
+        valid_accuracy,
+        losses,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,6 +879,40 @@ mod tests {
         let r = Recipe::authors(10);
         assert!((r.lr_at(0.0) - 0.025).abs() < 1e-12);
         assert!((r.lr_at(10.0) - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn darts_is_reproducible_and_respects_the_fixed_edge() {
+        tch::set_num_threads(1);
+        let rng = Stream::root("darts");
+        let data = random_data(24, 1, 14, &rng.child("data"));
+        let valid = random_data(16, 1, 14, &rng.child("valid"));
+        let mut recipe = DartsRecipe::authors(2);
+        recipe.weights.batch_size = 8;
+        recipe.arch_lr = 0.05;
+        let run = |edge0| {
+            let net = Supernet::new(small(), Device::Cpu, &rng.child("init")).unwrap();
+            darts(&net, &data, &valid, &recipe, edge0, 8, &rng.child("d")).unwrap()
+        };
+        let (a, b) = (run(None), run(None));
+        assert_eq!(a, b);
+        assert_eq!(a.losses.len(), 2);
+        assert!((0.0..=100.0).contains(&a.valid_accuracy));
+        // Each row of softmax(alpha) sums to 1 and the cell is its argmax.
+        for e in 0..NUM_EDGES {
+            let row = &a.weights[e * 5..(e + 1) * 5];
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+            let arg = (0..5).fold(0, |m, k| if row[k] > row[m] { k } else { m });
+            assert_eq!(a.cell.ops()[e] as usize, arg);
+        }
+        let f = run(Some(3));
+        assert_eq!(f.cell.ops()[0], 3);
+        assert_eq!(f.weights[3], 1.0);
+        assert!(parameter_free(0) && parameter_free(1) && parameter_free(4));
+        assert!(!parameter_free(2) && !parameter_free(3));
+        let mut bad = recipe.clone();
+        bad.arch_lr = 0.0;
+        assert!(bad.validate().is_err());
     }
 
     #[test]

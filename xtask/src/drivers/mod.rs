@@ -130,6 +130,7 @@ pub const TORCH_DRIVERS: &[&str] = &[
     "gpunet-search",
     "gpunet-predictor",
     "fewshot-train",
+    "fewshot-darts",
 ];
 
 /// The drivers one binary has: xtask's own ([`Registry::builtin`]), plus,
