@@ -30,7 +30,7 @@ enum Cmd {
     /// (reused when present; `LIBTORCH` overrides) and the simulators'
     /// Python venv (gymnasium MuJoCo / Box2D; `SPACEPART_PYTHON` overrides).
     Setup {
-        /// Print `export` lines for LIBTORCH and LD_LIBRARY_PATH.
+        /// Print `export` lines for LIBTORCH, LD_LIBRARY_PATH and the ISA-independent kernel settings.
         #[arg(long)]
         print_env: bool,
         /// Instead: make the bench's pinned Python reference venvs
