@@ -75,7 +75,11 @@
 //! scratch every iteration) an iteration takes 1.08 s at 1,000
 //! Latin-hypercube samples (11x), 2.8 s at the real run's 1,000 (69x), and
 //! 36 s at 3,000 (1.6x: there an `O(n^3)` likelihood costs about as much
-//! as LAPACK's).
+//! as LAPACK's). A whole 1,000-evaluation LA-MCTS-BO run on Ackley-20
+//! (`cargo xtask bench lamcts-ackley20-run`) took 1,026 CPU seconds on a
+//! shared 2-core machine (load 4-6): the later iterations, at ~2 s each,
+//! dominate; about 75% of an iteration is SVM region tests and GP
+//! variances of the candidates (perf).
 
 mod model_samplers;
 mod region_ei;
