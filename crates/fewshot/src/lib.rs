@@ -353,18 +353,28 @@ where
 
 /// A finite sample of NAS-Bench-201 cells as a search space over row
 /// numbers (a trained ground truth covers a sample, not all 15,625 cells).
-/// Uniform sampling draws a row; mutation moves to a random row among those
-/// nearest in edit distance (ops that differ, at least one): a one-edge
-/// mutation when the sample holds such a neighbour, the closest cells
-/// otherwise.
+/// Uniform sampling draws a row. Mutation is NAS-Bench-201's (one edge
+/// changed to another op, in the full space) projected back onto the
+/// sample: a random row among those nearest in edit distance to the mutated
+/// cell, other than the parent. (Moving to the parent's own nearest rows
+/// instead traps an aging population in a handful of cells: a sparse sample
+/// has few neighbours per cell.)
 #[derive(Clone, Debug)]
 pub struct SampleSpace {
     cells: Vec<Cell>,
-    neighbours: Vec<Vec<usize>>,
+}
+
+/// Number of edges on which two cells differ.
+fn edit_distance(a: Cell, b: Cell) -> usize {
+    a.ops()
+        .iter()
+        .zip(b.ops())
+        .filter(|(x, y)| **x != *y)
+        .count()
 }
 
 impl SampleSpace {
-    /// An error for an empty sample, a repeated cell or a sample of one.
+    /// An error for a sample of fewer than 2 cells or a repeated cell.
     pub fn new(cells: Vec<Cell>) -> Result<Self, String> {
         if cells.len() < 2 {
             return Err(format!(
@@ -376,28 +386,7 @@ impl SampleSpace {
         if let Some(c) = cells.iter().find(|c| !set.insert(**c)) {
             return Err(format!("cell {} appears twice in the sample", c.arch_str()));
         }
-        let dist = |a: Cell, b: Cell| {
-            a.ops()
-                .iter()
-                .zip(b.ops())
-                .filter(|(x, y)| **x != *y)
-                .count()
-        };
-        let neighbours = cells
-            .iter()
-            .map(|&a| {
-                let d = cells
-                    .iter()
-                    .map(|&b| dist(a, b))
-                    .filter(|&d| d > 0)
-                    .min()
-                    .expect("two distinct cells");
-                (0..cells.len())
-                    .filter(|&j| dist(a, cells[j]) == d)
-                    .collect()
-            })
-            .collect();
-        Ok(Self { cells, neighbours })
+        Ok(Self { cells })
     }
 
     pub fn cells(&self) -> &[Cell] {
@@ -420,8 +409,17 @@ impl searchkit::space::Space for SampleSpace {
 
 impl searchkit::space::Mutate for SampleSpace {
     fn mutate(&self, x: &usize, rng: &mut Stream) -> usize {
-        let n = &self.neighbours[*x];
-        n[rng.below(n.len())]
+        let mut ops = self.cells[*x].ops();
+        let e = rng.below(ops.len());
+        // Another op on edge e, uniformly.
+        let k = rng.below(nb201::OPS.len() - 1) as u8;
+        ops[e] = if k >= ops[e] { k + 1 } else { k };
+        let y = Cell::new(ops);
+        let d = |j: usize| edit_distance(self.cells[j], y);
+        let others = (0..self.cells.len()).filter(|&j| j != *x);
+        let best = others.clone().map(d).min().expect("at least 2 cells");
+        let nearest: Vec<usize> = others.filter(|&j| d(j) == best).collect();
+        nearest[rng.below(nearest.len())]
     }
 }
 
@@ -462,18 +460,22 @@ mod tests {
         let space = SampleSpace::new(cells.clone()).unwrap();
         let mut rng = Stream::root("m");
         use searchkit::space::Mutate;
-        for _ in 0..20 {
-            assert_eq!(space.mutate(&0, &mut rng), 1);
-            assert!([0, 2].contains(&space.mutate(&1, &mut rng)));
-            // No cell within one edge: the nearest ones.
-            assert_eq!(space.mutate(&3, &mut rng), 2);
+        let mut seen = HashSet::new();
+        for _ in 0..200 {
+            // Never the parent; a cell one edit from the mutated one.
+            let y = space.mutate(&0, &mut rng);
+            assert_ne!(y, 0);
+            seen.insert(y);
+            let from3 = space.mutate(&3, &mut rng);
+            assert_ne!(from3, 3);
         }
+        // From the all-`none` cell, a mutation on edge 0 lands on row 1 (or 2
+        // when it picked op 1 there too), elsewhere on rows 1 or 2 as well.
+        assert!(seen.contains(&1) && !seen.contains(&3), "{seen:?}");
         assert!(SampleSpace::new(vec![cells[0], cells[0]]).is_err());
         assert!(SampleSpace::new(vec![cells[0]]).is_err());
         let truth = [1.0, 2.0, 3.0, 4.0];
         let est = [4.0, 3.0, 2.0, 1.0];
-        // REA cannot reach row 3 by mutation (row 2's nearest is row 1):
-        // random search covers the sample.
         let mut random = RandomSearch::new(space.clone(), 1);
         let r = search_scored(
             &truth,
