@@ -5,7 +5,7 @@
 //! scored by the standalone ground truth of `fewshot-nb201-train` (looked up
 //! in its table, or trained with exactly the table's recipe and stream).
 
-use crate::fewshot_train::{Dataset, GroundTruth, NB201_CIFAR10_TRUTH, TRUTH_PATH};
+use crate::fewshot_train::{check_split, Dataset, GroundTruth, NB201_CIFAR10_TRUTH, TRUTH_PATH};
 use anyhow::{anyhow, bail, Result};
 use fewshot::supernet::{darts, parameter_free, DartsOutcome, DartsRecipe, Data, Shape, Supernet};
 use fewshot::trained::parse_truth;
@@ -102,15 +102,8 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let eval_batch = p.usize_or("eval_batch", gt.eval_batch)?;
     let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
     p.finish()?;
-    let images = dataset.training_images();
-    if train == 0 || valid == 0 || train + valid > images {
-        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= {images} (the training images; validation images come from the end), got {train} + {valid}")));
-    }
-    shape.validate().map_err(|e| l.err("problem.channels", e))?;
+    check_split(l, &dataset, train, valid, &shape, eval_batch)?;
     recipe.validate().map_err(|e| l.err("problem.lr", e))?;
-    if eval_batch == 0 {
-        bail!(l.err("problem.eval_batch", "must be at least 1"));
-    }
     let (truth, truth_values) = if truth_rel == NB201_CIFAR10_TRUTH {
         if !dataset.is_cifar() {
             bail!(l.err("problem.truth", format!("`{NB201_CIFAR10_TRUTH}` is CIFAR-10's ground truth: it needs dataset = \"cifar10\"")));

@@ -531,6 +531,28 @@ struct TrainExp {
 /// The committed ground truth, relative to the workspace root.
 pub const TRUTH_PATH: &str = "results/fewshot-nb201-train/ground-truth.csv";
 
+/// The checks a training driver's problem shares (fewshot-train,
+/// fewshot-darts): the train / valid split fits the dataset's training
+/// images, the network shape is valid and the evaluation batch is not empty.
+pub(crate) fn check_split(
+    l: &Loaded,
+    dataset: &Dataset,
+    train: usize,
+    valid: usize,
+    shape: &Shape,
+    eval_batch: usize,
+) -> Result<()> {
+    let images = dataset.training_images();
+    if train == 0 || valid == 0 || train + valid > images {
+        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= {images} (the training images; validation images come from the end), got {train} + {valid}")));
+    }
+    shape.validate().map_err(|e| l.err("problem.channels", e))?;
+    if eval_batch == 0 {
+        bail!(l.err("problem.eval_batch", "must be at least 1"));
+    }
+    Ok(())
+}
+
 fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let mut p = Params::new(l, "problem", &l.exp.problem);
     let truth_rel = p
@@ -562,15 +584,8 @@ fn prepare_train(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let bootstrap = p.usize_or("bootstrap", 1000)?;
     let device_name = p.choice("device", Some("cpu"), &["cpu", "cuda"])?;
     p.finish()?;
-    let images = dataset.training_images();
-    if train == 0 || valid == 0 || train + valid > images {
-        bail!(l.err("problem.train", format!("need train >= 1, valid >= 1 and train + valid <= {images} (the training images; validation images come from the end), got {train} + {valid}")));
-    }
-    shape.validate().map_err(|e| l.err("problem.channels", e))?;
+    check_split(l, &dataset, train, valid, &shape, eval_batch)?;
     recipe.validate().map_err(|e| l.err("problem.lr", e))?;
-    if eval_batch == 0 {
-        bail!(l.err("problem.eval_batch", "must be at least 1"));
-    }
     let (truth_path, truth) = if truth_rel == NB201_CIFAR10_TRUTH {
         if !cifar {
             bail!(l.err("problem.truth", format!("`{NB201_CIFAR10_TRUTH}` is CIFAR-10's ground truth: it needs dataset = \"cifar10\"")));
