@@ -40,9 +40,11 @@ pub struct Evaluated<X> {
 /// truncates it to the remaining budget); `tell` reports the evaluated batch,
 /// in the same order. All randomness comes from the `rng` passed in.
 ///
-/// Points told before the first `ask` are the optimiser's initial design:
-/// an optimiser that would draw its own design skips it when it already
-/// holds at least that many points. [`WithDesign`] relies on this to start
+/// Points told before the first `ask` are the optimiser's initial design,
+/// or its first part: an optimiser that would draw a design of `n` points
+/// draws only the ones still missing (none when it already holds `n`).
+/// One without a design of its own (CMA-ES, whose first generation is its
+/// design) learns nothing from them. [`WithDesign`] relies on this to start
 /// every method of an experiment from the same points.
 pub trait Optimizer<X>: Send {
     /// A short name for records.

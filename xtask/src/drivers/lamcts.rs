@@ -1,6 +1,7 @@
 //! Driver for LA-MCTS's synthetic-function experiments: LA-MCTS with a
 //! sampler inside, against the plain samplers.
 
+use super::design::Pairing;
 use super::{Driver, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use anyhow::{bail, Result};
@@ -47,6 +48,7 @@ pub(super) enum Algo {
 struct Synth {
     function: String,
     dim: usize,
+    pairing: Pairing,
     methods: Vec<Algo>,
 }
 
@@ -54,6 +56,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let mut p = Params::new(l, "problem", &l.exp.problem);
     let function = p.choice("function", None, &SYNTHETIC_NAMES)?;
     let dim = p.usize_or("dim", 0)?;
+    let (pairing, _) = Pairing::parse(&mut p, "per-method", &Pairing::CHOICES, 10)?;
     p.finish()?;
     // Why a bound: CMA-ES's covariance grows with dim^2, BO's candidate
     // sets with dim x 5,000; the papers go to 100.
@@ -65,6 +68,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     Ok(Box::new(Synth {
         function,
         dim,
+        pairing,
         methods,
     }))
 }
@@ -206,7 +210,8 @@ impl Prepared for Synth {
         let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let problem = Synthetic::parse(&self.function, self.dim).map_err(anyhow::Error::msg)?;
         let space = problem.space().clone();
-        let mut opt = self.methods[method].build(space)?;
+        let opt = self.methods[method].build(space.clone())?;
+        let mut opt = self.pairing.wrap_box(&space, &ctx.design, opt);
         let trace = run(&problem, &mut opt, budget, &mut rng, &mut []);
         // The curve is the best raw f so far (minimised problems: lower is better).
         let minimise = problem.senses()[0] == Sense::Minimize;

@@ -2,6 +2,7 @@
 //! linear policies, Lunar Lander's heuristic controller): the same methods
 //! as the synthetic driver, on `envbridge` tasks run by Python workers.
 
+use super::design::Pairing;
 use super::lamcts::{best_so_far, parse_methods, Algo};
 use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
@@ -30,6 +31,7 @@ struct EnvExp {
     seeds: Vec<u64>,
     /// Cap on steps per rollout (0: the environment's own limit).
     max_steps: usize,
+    pairing: Pairing,
     methods: Vec<Algo>,
     /// Workers shared by this experiment's runs, made on the first run.
     pool: Mutex<Option<Arc<Pool>>>,
@@ -40,6 +42,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     let task = p.choice("task", None, &TASK_NAMES)?;
     let seeds = p.usize_list_or("reset_seeds", &[1, 2, 3])?;
     let max_steps = p.usize_or("max_steps", 0)?;
+    let (pairing, _) = Pairing::parse(&mut p, "per-method", &Pairing::CHOICES, 10)?;
     p.finish()?;
     if seeds.is_empty() {
         bail!(l.err("problem.reset_seeds", "needs at least one reset seed"));
@@ -49,6 +52,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         task,
         seeds: seeds.into_iter().map(|s| s as u64).collect(),
         max_steps,
+        pairing,
         methods: parse_methods(l)?,
         pool: Mutex::new(None),
     }))
@@ -77,7 +81,9 @@ impl Prepared for EnvExp {
             (self.max_steps > 0).then_some(self.max_steps),
             self.pool()?.lease()?,
         );
-        let mut opt = self.methods[ctx.method].build(self.task.space())?;
+        let space = self.task.space();
+        let opt = self.methods[ctx.method].build(space.clone())?;
+        let mut opt = self.pairing.wrap_box(&space, &ctx.design, opt);
         // The run loop's ask / evaluate / tell, stopping at the first failed
         // evaluation (a crashed or hung worker) with its error.
         let mut points: Vec<(Vec<f64>, f64)> = Vec::with_capacity(budget);

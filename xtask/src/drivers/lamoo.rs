@@ -11,6 +11,7 @@
 //! reach it (`samples_to_target`, the budget when never reached) and whether
 //! it was reached (`reached_target`).
 
+use super::design::Pairing;
 use super::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use crate::runner::RunRecord;
@@ -26,10 +27,8 @@ use searchkit::nasbench::nb201::{Cost, Dataset, Nb201Moo, Nb201MooRaw};
 use searchkit::optimizer::{run, Optimizer, WithDesign};
 use searchkit::pareto::{hypervolume, log_hv_difference};
 use searchkit::problem::Problem;
-use searchkit::qmc;
 use searchkit::rng::Stream;
 use searchkit::space::BoxSpace;
-use searchkit::space::Space;
 
 pub fn driver() -> Driver {
     Driver {
@@ -313,16 +312,10 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         t => Some(t),
     };
     // The authors' protocol shares the initial design between methods.
-    let design = match p
-        .choice(
-            "initial_design",
-            Some("paired"),
-            &["paired", "per-method", "authors"],
-        )?
-        .as_str()
-    {
-        "per-method" => Design::PerMethod,
-        "authors" => Design::Authors(authors_sets(&name).ok_or_else(|| {
+    let (pairing, choice) =
+        Pairing::parse(&mut p, "paired", &["paired", "per-method", "authors"], 10)?;
+    let design = match (choice.as_str(), pairing) {
+        ("authors", _) => Design::Authors(authors_sets(&name).ok_or_else(|| {
             l.err(
                 "problem.initial_design",
                 format!(
@@ -330,13 +323,9 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                 ),
             )
         })?),
-        _ => Design::Paired {
-            n: p.usize_or("design_size", 10)?,
-        },
+        (_, Pairing::Paired { n }) => Design::Paired { n },
+        _ => Design::PerMethod,
     };
-    if design == (Design::Paired { n: 0 }) {
-        bail!(l.err("problem.design_size", "must be at least 1"));
-    }
     let reference = match p.string_opt("python_reference")? {
         None => None,
         Some(rel) => {
@@ -503,10 +492,7 @@ impl Moo {
         let mut opt = self.optimiser(problem, method)?;
         match self.design {
             Design::Paired { n } => {
-                let space = problem.space();
-                let units = qmc::sobol_from(&mut design.child("sobol"), n, space.dim());
-                let xs = units.iter().map(|u| space.from_unit(u)).collect();
-                opt = Box::new(WithDesign::new(xs, opt));
+                opt = Pairing::Paired { n }.wrap_box(problem.space(), design, opt);
             }
             Design::Authors(sets) => {
                 let set = sets.get(seed as usize).ok_or_else(|| {

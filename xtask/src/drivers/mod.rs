@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub mod btrnn;
+mod design;
 mod fewshot;
 pub mod gpunet;
 mod lamcts;

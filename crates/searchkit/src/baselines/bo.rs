@@ -139,9 +139,12 @@ impl GpBo {
     fn ask_unit(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
         let d = self.space.dim();
         let batch = self.cfg.batch_size.max(1);
-        if !self.init_done && self.cfg.n_init > 0 {
+        // Points told before the first ask (a prescribed design) count
+        // toward the initial design: only the rest is drawn.
+        let rest = self.cfg.n_init.saturating_sub(self.xs.len());
+        if !self.init_done && rest > 0 {
             self.init_done = true;
-            return BoxSpace::cube(d, 0.0, 1.0).latin_hypercube(self.cfg.n_init, rng);
+            return BoxSpace::cube(d, 0.0, 1.0).latin_hypercube(rest, rng);
         }
         self.init_done = true;
         // The GP cannot take NaN or infinite values: they are left out.

@@ -1085,11 +1085,13 @@ impl Optimizer<Vec<f64>> for Qehvi {
 
     fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
         let d = self.space.dim();
-        // Points told before the first ask count as the design (WithDesign).
+        // Points told before the first ask count toward the design
+        // (WithDesign): only the rest is drawn.
         let need_init = !self.init_done && self.xs.len() < self.cfg.n_init;
         let units = if need_init || self.xs.is_empty() {
             self.init_done = true;
-            qmc::sobol_from(rng, self.cfg.n_init.max(1), d)
+            let rest = self.cfg.n_init.saturating_sub(self.xs.len());
+            qmc::sobol_from(rng, rest.max(1), d)
         } else {
             let (xs, stats) = propose_qehvi_with_stats(
                 &self.xs,

@@ -287,7 +287,10 @@ impl Turbo1 {
 
     fn design(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
         self.phase = Phase::Init;
-        BoxSpace::cube(self.space.dim(), 0.0, 1.0).latin_hypercube(self.n_init, rng)
+        // Points told before the first ask (a prescribed design) count
+        // toward it; after a restart the trust region's data is empty.
+        let rest = self.n_init.saturating_sub(self.tr_x.len()).max(1);
+        BoxSpace::cube(self.space.dim(), 0.0, 1.0).latin_hypercube(rest, rng)
     }
 
     /// One Thompson-sampling batch in unit-cube coordinates.
@@ -554,7 +557,14 @@ impl Optimizer<Vec<f64>> for Turbo1 {
                 let ys: Vec<f64> = evaluated.iter().map(|e| e.y[0]).collect();
                 self.adjust_length(&ys);
             }
-            Phase::Init | Phase::NeedInit => self.phase = Phase::Search,
+            Phase::Init => self.phase = Phase::Search,
+            // Told before any ask: a prescribed design, complete or to be
+            // topped up by the next ask.
+            Phase::NeedInit => {
+                if self.tr_x.len() + evaluated.len() >= self.n_init {
+                    self.phase = Phase::Search;
+                }
+            }
         }
         for e in evaluated {
             self.record(&e.x, e.y[0]);

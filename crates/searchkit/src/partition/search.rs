@@ -577,9 +577,11 @@ impl<C: Preset, P: LeafSampler<D>, D: Domain> Optimizer<D::X> for PartitionSearc
         let k = self.asks;
         self.asks += 1;
         self.from_sampler = false;
-        if self.samples.is_empty() {
+        // Points told before the first ask (a prescribed design) count
+        // toward the initial design: only the rest is drawn.
+        if self.samples.is_empty() || (k == 0 && self.samples.len() < self.settings.init) {
             return self.space.initial_design(
-                self.settings.init,
+                self.settings.init - self.samples.len(),
                 self.settings.design,
                 &self.points,
                 &mut rng.child("init"),

@@ -492,6 +492,40 @@ fn partition_search_runs_and_falls_back_when_the_sampler_is_empty() {
 }
 
 #[test]
+fn partition_search_tops_up_a_prescribed_design() {
+    // Told 5 points before its first ask (WithDesign), a search with init 12
+    // draws the 7 still missing, then proposes from its tree.
+    use crate::optimizer::Optimizer;
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let mut rng = Stream::root("run");
+    let mut opt = PartitionSearch::new(
+        space.clone(),
+        setup(InitialDesign::Sobol, 2),
+        RandomRegion::relaxed_lhs(200),
+    )
+    .unwrap();
+    let design = space.latin_hypercube(5, &mut rng.child("design"));
+    opt.tell(&bowl_values(design), &mut rng);
+    let rest = opt.ask(&mut rng);
+    assert_eq!(rest.len(), 7);
+    opt.tell(&bowl_values(rest), &mut rng);
+    assert_eq!(opt.ask(&mut rng).len(), 2);
+    assert_eq!(opt.samples().len(), 12);
+    // A design at least as large as init is taken whole.
+    let mut full = PartitionSearch::new(
+        space.clone(),
+        setup(InitialDesign::Sobol, 2),
+        RandomRegion::relaxed_lhs(200),
+    )
+    .unwrap();
+    full.tell(
+        &bowl_values(space.latin_hypercube(12, &mut rng.child("design"))),
+        &mut rng,
+    );
+    assert_eq!(full.ask(&mut rng).len(), 2);
+}
+
+#[test]
 fn partition_search_refuses_bad_setups() {
     let mut s = setup(InitialDesign::Sobol, 1);
     let e = PartitionSearch::new(
