@@ -74,7 +74,8 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                 .string_opt("ucf11_dir")?
                 .or_else(|| std::env::var("UCF11_DIR").ok())
                 .ok_or_else(|| {
-                    l.err(
+                    crate::missing_data(
+                        l,
                         "problem.ucf11_dir",
                         "UCF11 is not available here: set `ucf11_dir` in the config or UCF11_DIR to a folder of prepared UCF11 clips (format: btrnn::data::load_ucf11)",
                     )

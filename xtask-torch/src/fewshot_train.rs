@@ -445,9 +445,9 @@ impl Dataset {
             if factor != 1 {
                 bail!(l.err("problem.pool", "CIFAR-10 is used at its 32 x 32 (pool 1)"));
             }
-            Ok(Dataset::Cifar10(
-                cifar10_dir(data_dir.as_deref()).map_err(|e| l.err("problem.data_dir", e))?,
-            ))
+            Ok(Dataset::Cifar10(cifar10_dir(data_dir.as_deref()).map_err(
+                |e| crate::missing_data(l, "problem.data_dir", e),
+            )?))
         } else {
             if data_dir.is_some() {
                 bail!(l.err("problem.data_dir", "only CIFAR-10 (dataset = \"cifar10\") reads a data folder; Fashion-MNIST is embedded"));

@@ -54,6 +54,29 @@ use xtask::drivers::Registry;
 /// xtask's drivers plus this crate's; pins torch to one intra-op thread
 /// (BLAS results can depend on the thread count; runs are parallel across
 /// (method, seed) instead).
+/// A config that is valid but whose user-supplied data (UCF11, CIFAR-10) is
+/// not on this machine: `reproduce` fails with this message, while `check`,
+/// which judges configs, reports the experiment as skipped rather than bad.
+#[derive(Debug)]
+pub struct MissingData(pub String);
+
+impl std::fmt::Display for MissingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MissingData {}
+
+/// `l.err(key, msg)` as a [`MissingData`] error.
+pub(crate) fn missing_data(
+    l: &xtask::config::Loaded,
+    key: &str,
+    msg: impl std::fmt::Display,
+) -> anyhow::Error {
+    anyhow::Error::new(MissingData(l.err(key, msg).to_string()))
+}
+
 pub fn registry() -> Registry {
     tch::set_num_threads(1);
     Registry::builtin().with(vec![

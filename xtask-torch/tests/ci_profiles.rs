@@ -64,6 +64,20 @@ fn gpunet_search_does_not_depend_on_thread_count() {
 }
 
 #[test]
+fn fewshot_training_and_darts_do_not_depend_on_thread_count() {
+    // Each (method, seed) job trains on one torch thread; the jobs' order on
+    // the worker pool must not reach the numbers.
+    let registry = xtask_torch::registry();
+    let root = xtask::workspace_root();
+    for id in ["fewshot-nb201-train", "fewshot-nb201-darts"] {
+        let loaded = config::find(&root, id).unwrap();
+        let one = ci_summary_with(&registry, &root, loaded.clone(), None, None, Some(1));
+        let two = ci_summary_with(&registry, &root, loaded, None, None, Some(2));
+        assert_eq!(one, two, "{id}");
+    }
+}
+
+#[test]
 fn ucf11_without_data_fails_with_a_clear_message() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "btrnn-ucf11").unwrap();
@@ -77,6 +91,12 @@ fn ucf11_without_data_fails_with_a_clear_message() {
     if std::env::var_os("UCF11_DIR").is_some() {
         return;
     }
+    // `xtask-torch check` tells missing data from a bad config.
+    let e = config::check_with(&xtask_torch::registry(), &loaded).unwrap_err();
+    assert!(
+        e.chain().any(|c| c.is::<xtask_torch::MissingData>()),
+        "{e:#}"
+    );
     let e = format!("{:#}", runner::reproduce(&root, loaded, &opts).unwrap_err());
     assert!(e.contains("UCF11"), "{e}");
 }
@@ -96,6 +116,11 @@ fn cifar10_configs_without_data_fail_with_a_clear_message() {
             drivers: xtask_torch::registry(),
             ..Default::default()
         };
+        let e = config::check_with(&xtask_torch::registry(), &loaded).unwrap_err();
+        assert!(
+            e.chain().any(|c| c.is::<xtask_torch::MissingData>()),
+            "{id}: {e:#}"
+        );
         let e = format!("{:#}", runner::reproduce(&root, loaded, &opts).unwrap_err());
         assert!(e.contains("CIFAR-10 is not available here"), "{id}: {e}");
         assert!(e.contains("CIFAR10_DIR"), "{id}: {e}");
