@@ -79,6 +79,17 @@ pub fn run_job(plan: &Plan, job: &Job, device: Option<&str>) -> Result<RunRecord
         rng,
         design: Stream::for_design(&job.experiment, job.seed),
         device,
+        journal: Some(crate::journal::JournalSpec {
+            path: plan.store.journal_path(job),
+            header: crate::journal::Header {
+                journal: crate::journal::JOURNAL_FORMAT,
+                experiment: job.experiment.clone(),
+                method: job.method_name.clone(),
+                seed: job.seed,
+                budget: job.budget,
+                fingerprint: job.fingerprint.clone(),
+            },
+        }),
     };
     let t0 = std::time::Instant::now();
     let RunOutput {

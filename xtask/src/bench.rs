@@ -322,6 +322,7 @@ fn experiment_run(id: &'static str, method: &'static str, seed: u64) -> Box<dyn 
             rng: Stream::for_run(id, method, seed),
             design: Stream::for_design(id, seed),
             device: None,
+            journal: None,
         };
         let out = prepared.run(&ctx).expect("the run");
         eprintln!(

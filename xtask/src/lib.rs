@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod drivers;
 pub mod envs;
+pub mod journal;
 pub mod plan;
 pub mod pyref;
 pub mod report;

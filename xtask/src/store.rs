@@ -117,6 +117,12 @@ impl Store {
         self.runs_dir().join(format!("{}.json", job.stem))
     }
 
+    /// The journal of a run in progress ([`crate::journal`]); deleted once
+    /// the run's record is saved.
+    pub fn journal_path(&self, job: &Job) -> PathBuf {
+        self.dir.join("partial").join(format!("{}.jsonl", job.stem))
+    }
+
     /// Checks, before any compute, that the folder can be written: it is
     /// (or can be made) a directory and a file can be created in it.
     pub fn check_writable(&self) -> Result<()> {
@@ -211,7 +217,8 @@ impl Store {
         if let Some(t) = &rec.table {
             write_atomic(&path.with_extension("csv"), &table_csv(t)?)?;
         }
-        write_atomic(&path, &serde_json::to_vec(rec)?)
+        write_atomic(&path, &serde_json::to_vec(rec)?)?;
+        crate::journal::remove(&self.journal_path(job))
     }
 
     /// Rewrites `runs/<stem>.csv` from a valid record's table when the file

@@ -6,6 +6,7 @@ use super::design::Pairing;
 use super::lamcts::{best_so_far, parse_methods, Algo};
 use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
+use crate::journal::Journal;
 use anyhow::{anyhow, bail, Result};
 use envbridge::{EnvProblem, Pool, Task, TASK_NAMES};
 use searchkit::optimizer::Evaluated;
@@ -84,6 +85,12 @@ impl Prepared for EnvExp {
         let space = self.task.space();
         let opt = self.methods[ctx.method].build(space.clone())?;
         let mut opt = self.pairing.wrap_box(&space, &ctx.design, opt);
+        // Evaluations of an interrupted run of this job are replayed, new
+        // ones journaled: a 4,000-evaluation run resumes where it stopped.
+        let mut journal = match &ctx.journal {
+            Some(spec) => Some(Journal::<Vec<f64>, f64>::open(spec)?),
+            None => None,
+        };
         // The run loop's ask / evaluate / tell, stopping at the first failed
         // evaluation (a crashed or hung worker) with its error.
         let mut points: Vec<(Vec<f64>, f64)> = Vec::with_capacity(budget);
@@ -95,13 +102,16 @@ impl Prepared for EnvExp {
             xs.truncate(budget - points.len());
             let mut told = Vec::with_capacity(xs.len());
             for x in xs {
-                let f = problem.try_evaluate(&x).map_err(|e| {
-                    anyhow!(
-                        "{} evaluation {} of {budget}: {e}",
-                        self.task.env,
-                        points.len() + 1
-                    )
-                })?;
+                let k = points.len() + 1;
+                let eval = |x: &Vec<f64>| {
+                    problem
+                        .try_evaluate(x)
+                        .map_err(|e| anyhow!("{} evaluation {k} of {budget}: {e}", self.task.env))
+                };
+                let f = match journal.as_mut() {
+                    Some(j) => j.evaluate(&x, eval)?,
+                    None => eval(&x)?,
+                };
                 told.push(Evaluated {
                     x: x.clone(),
                     y: vec![f],

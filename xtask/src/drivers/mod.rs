@@ -54,6 +54,10 @@ pub struct RunContext<'a> {
     /// Where networks train when the command line says (`--device`); a
     /// driver that trains networks falls back to its config's `device`.
     pub device: Option<&'a str>,
+    /// Where a driver whose evaluations are expensive journals them, so an
+    /// interrupted run resumes in the middle ([`crate::journal`]); `None`
+    /// where nothing is stored (benches).
+    pub journal: Option<crate::journal::JournalSpec>,
 }
 
 /// A figure beyond the standard curve figure: a file name in the results
