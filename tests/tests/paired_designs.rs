@@ -113,3 +113,72 @@ fn paired_design_options_are_checked_before_any_run() {
     assert!(!out.join("runs").exists(), "nothing ran");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// Each run's curve, per (method, seed).
+fn curves(l: Loaded, name: &str, methods: Option<Vec<String>>) -> Vec<(String, u64, Vec<f64>)> {
+    let out = fresh_test_dir(name);
+    let o = Options {
+        methods,
+        budget: Some(40),
+        ..opts(&out)
+    };
+    let outcome = runner::reproduce(&xtask::workspace_root(), l, &o).unwrap();
+    let _ = std::fs::remove_dir_all(out);
+    outcome
+        .records
+        .iter()
+        .flat_map(|(m, recs)| {
+            recs.iter()
+                .map(move |r| (m.clone(), r.seed, r.curve.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn finite_space_drivers_share_a_distinct_design() {
+    // NAS tables (LaNAS, REA, random without replacement) and the few-shot
+    // search (REA with different fitness): with a paired design of 8
+    // distinct cells, every method's best-so-far curve agrees over its
+    // first 8 samples.
+    let root = xtask::workspace_root();
+    let paired = [
+        ("initial_design", toml::Value::from("paired")),
+        ("design_size", 8.into()),
+    ];
+    for (id, methods) in [
+        (
+            "lanas-nb201-cifar10-test",
+            Some(vec!["LaNAS".into(), "REA".into(), "random search".into()]),
+        ),
+        ("fewshot-nb201-search", None),
+    ] {
+        let l = config::find(&root, id).unwrap();
+        let runs = curves(with_problem(l.clone(), &paired), id, methods.clone());
+        assert!(runs.len() >= 6, "{id}: {} runs", runs.len());
+        for seed in [0, 1] {
+            let s: Vec<_> = runs.iter().filter(|r| r.1 == seed).collect();
+            for (m, _, c) in &s {
+                assert_eq!(c[..8], s[0].2[..8], "{id}: {m}, seed {seed}");
+            }
+        }
+        // Per method (the default), the first samples differ somewhere.
+        let own = curves(l, &format!("{id}-own"), methods);
+        assert!(
+            own.iter().any(|r| r.2[..8] != own[0].2[..8]),
+            "{id}: per-method designs should differ"
+        );
+    }
+
+    // AlphaX's MCTS has no design to share: a clear error before any run.
+    let l = with_problem(
+        config::find(&root, "lanas-nb201-cifar10-test").unwrap(),
+        &paired,
+    );
+    let out = fresh_test_dir("paired-alphax");
+    let e = format!(
+        "{:#}",
+        runner::reproduce(&root, l, &opts(&out)).unwrap_err()
+    );
+    assert!(e.contains("MCTS") && e.contains("AlphaX"), "{e}");
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -407,6 +407,18 @@ impl searchkit::space::Space for SampleSpace {
     }
 }
 
+impl searchkit::space::FiniteSpace for SampleSpace {
+    fn num_points(&self) -> usize {
+        self.cells.len()
+    }
+    fn point(&self, i: usize) -> usize {
+        i
+    }
+    fn index_of(&self, x: &usize) -> usize {
+        *x
+    }
+}
+
 impl searchkit::space::Mutate for SampleSpace {
     fn mutate(&self, x: &usize, rng: &mut Stream) -> usize {
         let mut ops = self.cells[*x].ops();

@@ -60,6 +60,21 @@ pub trait Optimizer<X>: Send {
     }
 }
 
+impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for &mut O {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
+        (**self).ask(rng)
+    }
+    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
+        (**self).tell(evaluated, rng)
+    }
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        (**self).diagnostics()
+    }
+}
+
 impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for Box<O> {
     fn name(&self) -> String {
         (**self).name()

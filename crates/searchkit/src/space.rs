@@ -24,6 +24,8 @@ pub trait FiniteSpace: Space {
     fn num_points(&self) -> usize;
     /// The point numbered `i` (`i < num_points()`).
     fn point(&self, i: usize) -> Self::X;
+    /// The number of point `x`, the inverse of [`FiniteSpace::point`].
+    fn index_of(&self, x: &Self::X) -> usize;
 }
 
 /// A space with a mutation operator: a random neighbour of a point (what
@@ -190,6 +192,9 @@ impl FiniteSpace for Categorical {
     }
     fn point(&self, i: usize) -> Vec<usize> {
         self.point_at(i)
+    }
+    fn index_of(&self, x: &Vec<usize>) -> usize {
+        Categorical::index_of(self, x)
     }
 }
 

@@ -11,10 +11,11 @@
 
 use crate::config::Params;
 use anyhow::{bail, Result};
+use searchkit::baselines::RandomSearch;
 use searchkit::optimizer::{Optimizer, WithDesign};
 use searchkit::qmc;
 use searchkit::rng::Stream;
-use searchkit::space::{BoxSpace, Space};
+use searchkit::space::{BoxSpace, FiniteSpace, Space};
 
 /// How a driver's methods get their first points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +64,22 @@ impl Pairing {
                     .iter()
                     .map(|u| space.from_unit(u))
                     .collect(),
+            ),
+        }
+    }
+
+    /// The seed's shared design on a finite space (a table, the NB-201
+    /// cells): `n` distinct points drawn uniformly from the design stream.
+    pub fn distinct_points<S: FiniteSpace + Clone>(
+        &self,
+        space: &S,
+        design: &Stream,
+    ) -> Option<Vec<S::X>> {
+        match *self {
+            Pairing::PerMethod => None,
+            Pairing::Paired { n } => Some(
+                RandomSearch::without_replacement(space.clone(), n)
+                    .ask(&mut design.child("distinct")),
             ),
         }
     }

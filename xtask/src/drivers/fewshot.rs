@@ -1,5 +1,6 @@
 //! Drivers for the few-shot NAS experiments.
 
+use super::design::Pairing;
 use super::{Driver, Figure, Prepared, RunContext, RunOutput, Table};
 use crate::config::{Loaded, Params};
 use crate::store::RunRecord;
@@ -8,6 +9,7 @@ use anyhow::{bail, Result};
 use fewshot::{rank_quality, search, search_scored, tables, Counting, Estimator, SampleSpace};
 use searchkit::baselines::{RandomSearch, RegularizedEvolution};
 use searchkit::nasbench::nb201::{self, Cell};
+use searchkit::optimizer::{Optimizer, WithDesign};
 use std::path::PathBuf;
 
 pub fn rank_driver() -> Driver {
@@ -127,6 +129,18 @@ struct Sample {
 struct Search {
     methods: Vec<(Algo, Fitness, Counting)>,
     sample: Sample,
+    pairing: Pairing,
+}
+
+/// `opt`, started from the seed's shared design when there is one.
+fn with_design<X: Send + 'static>(
+    design: Option<Vec<X>>,
+    opt: Box<dyn Optimizer<X>>,
+) -> Box<dyn Optimizer<X>> {
+    match design {
+        Some(xs) => Box::new(WithDesign::new(xs, opt)),
+        None => opt,
+    }
 }
 
 /// A `fewshot-train` run's table: `position,arch,true_accuracy,estimate`.
@@ -160,6 +174,7 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
     // How many supernet seeds the trained estimates come in (`{s}` in a
     // method's `estimates` path): search seed s reads supernet seed s mod this.
     let supernet_seeds = p.usize_or("supernet_seeds", 1)?;
+    let (pairing, _) = Pairing::parse(&mut p, "per-method", &Pairing::CHOICES, 10)?;
     p.finish()?;
     if supernet_seeds == 0 {
         bail!(l.err("problem.supernet_seeds", "must be at least 1"));
@@ -233,7 +248,11 @@ fn prepare_search(l: &Loaded) -> Result<Box<dyn Prepared>> {
         }
         sample.space = Some(SampleSpace::new(c).map_err(|e| l.err("methods", e))?);
     }
-    Ok(Box::new(Search { methods, sample }))
+    Ok(Box::new(Search {
+        methods,
+        sample,
+        pairing,
+    }))
 }
 
 impl Prepared for Search {
@@ -252,25 +271,16 @@ impl Prepared for Search {
         let (r, index, fit, truth): (_, Vec<usize>, &[f64], &[f64]) = match fitness {
             Fitness::Embedded(est) => {
                 let space = nb201::space();
-                let r = match algo {
+                let design = self.pairing.distinct_points(&space, &ctx.design);
+                let opt: Box<dyn Optimizer<Vec<usize>>> = match algo {
                     Algo::Rea {
                         population,
                         sample_size,
-                    } => search(
-                        *est,
-                        &mut RegularizedEvolution::new(space, *population, *sample_size),
-                        budget,
-                        *counting,
-                        &mut rng,
-                    ),
-                    Algo::Random => search(
-                        *est,
-                        &mut RandomSearch::new(space, 1),
-                        budget,
-                        *counting,
-                        &mut rng,
-                    ),
+                    } => Box::new(RegularizedEvolution::new(space, *population, *sample_size)),
+                    Algo::Random => Box::new(RandomSearch::new(space, 1)),
                 };
+                let mut opt = with_design(design, opt);
+                let r = search(*est, &mut opt, budget, *counting, &mut rng);
                 let t = tables();
                 (r, (0..nb201::NUM_CELLS).collect(), t.get(*est), &t.truth)
             }
@@ -282,29 +292,24 @@ impl Prepared for Search {
                     None => truth,
                 };
                 let index = space.cells().iter().map(|c| c.index()).collect();
-                let r = match algo {
+                let design = self.pairing.distinct_points(&space, &ctx.design);
+                let opt: Box<dyn Optimizer<usize>> = match algo {
                     Algo::Rea {
                         population,
                         sample_size,
-                    } => search_scored(
-                        truth,
-                        est,
-                        |&x: &usize| x,
-                        &mut RegularizedEvolution::new(space, *population, *sample_size),
-                        budget,
-                        *counting,
-                        &mut rng,
-                    ),
-                    Algo::Random => search_scored(
-                        truth,
-                        est,
-                        |&x: &usize| x,
-                        &mut RandomSearch::new(space, 1),
-                        budget,
-                        *counting,
-                        &mut rng,
-                    ),
+                    } => Box::new(RegularizedEvolution::new(space, *population, *sample_size)),
+                    Algo::Random => Box::new(RandomSearch::new(space, 1)),
                 };
+                let mut opt = with_design(design, opt);
+                let r = search_scored(
+                    truth,
+                    est,
+                    |&x: &usize| x,
+                    &mut opt,
+                    budget,
+                    *counting,
+                    &mut rng,
+                );
                 (r, index, est, truth)
             }
         };

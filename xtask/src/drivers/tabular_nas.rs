@@ -4,6 +4,7 @@
 //! loop on a `TableProblem`, stopping at the known optimum, with the
 //! `SampleLog` observer.
 
+use super::design::Pairing;
 use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use alphax::{Alphax, AlphaxConfig, MetaDnn, Nb101Env, Nb101Lookup, Nb201Env};
@@ -15,7 +16,7 @@ use searchkit::nasbench::nb201::Metric;
 use searchkit::nasbench::tabular::{
     run_to_optimum, Nb101Index, SampleLog, TableProblem, Tabular, Target,
 };
-use searchkit::optimizer::Optimizer;
+use searchkit::optimizer::{Optimizer, WithDesign};
 use searchkit::problem::Problem;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -61,6 +62,7 @@ struct Search {
     bench: Bench,
     /// Which best entry ends a run.
     target: Target,
+    pairing: Pairing,
     methods: Vec<Algo>,
     /// Why the experiment cannot run here (NB101 file missing).
     missing: Option<String>,
@@ -158,6 +160,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
             }
         }
     };
+    let (pairing, _) = Pairing::parse(&mut p, "per-method", &Pairing::CHOICES, 10)?;
     p.finish()?;
     let nb101 = matches!(bench, Bench::Nb101 { .. });
     let mut methods = vec![];
@@ -264,6 +267,12 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
             ));
         }
         p.finish()?;
+        if pairing != Pairing::PerMethod && matches!(algo, Algo::Alphax(..)) {
+            bail!(l.err(
+                "problem.initial_design",
+                format!("\"paired\" cannot include methods[{i}] ({}): AlphaX's MCTS grows its tree from the root and has no initial design to share; use \"per-method\" or leave AlphaX out", m.name)
+            ));
+        }
         methods.push(algo);
     }
     // NB101 needs the user's file: without it the experiment reports every
@@ -288,6 +297,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
     Ok(Box::new(Search {
         target,
         bench,
+        pairing,
         methods,
         missing,
         table: OnceLock::new(),
@@ -418,8 +428,16 @@ impl Prepared for Search {
         let (method, budget, mut rng) = (ctx.method, ctx.budget, ctx.rng.clone());
         let Tab { tab, index } = self.table()?;
         let problem = TableProblem::new(tab, index.as_ref()).with_target(self.target);
-        let mut go =
-            |opt: &mut dyn Optimizer<usize>| run_to_optimum(&problem, opt, budget, &mut rng);
+        let design = self.pairing.distinct_points(problem.space(), &ctx.design);
+        let mut go = |opt: &mut dyn Optimizer<usize>| match &design {
+            Some(xs) => run_to_optimum(
+                &problem,
+                &mut WithDesign::new(xs.clone(), opt),
+                budget,
+                &mut rng,
+            ),
+            None => run_to_optimum(&problem, opt, budget, &mut rng),
+        };
         let log: SampleLog = match &self.methods[method] {
             Algo::Lanas(cfg) => go(&mut lanas::lanas(&problem, cfg.clone())?),
             Algo::Alphax(cfg, lookup) => match &self.bench {

@@ -34,6 +34,7 @@ pub struct RandomSearch<S: Space> {
 struct Unique<S: Space> {
     perm: LazyPermutation,
     decode: fn(&S, usize) -> S::X,
+    encode: fn(&S, &S::X) -> usize,
 }
 
 /// Fisher-Yates shuffle of `0..n` done one draw at a time from the front
@@ -45,6 +46,9 @@ struct LazyPermutation {
     n: usize,
     next: usize,
     swapped: HashMap<usize, usize>,
+    /// Where each displaced value sits (the inverse of `swapped`), for
+    /// [`LazyPermutation::strike`].
+    at: HashMap<usize, usize>,
 }
 
 impl LazyPermutation {
@@ -53,6 +57,7 @@ impl LazyPermutation {
             n,
             next: 0,
             swapped: HashMap::new(),
+            at: HashMap::new(),
         }
     }
 
@@ -66,13 +71,31 @@ impl LazyPermutation {
             return None;
         }
         let j = k + rng.below(self.n - k);
+        Some(self.take(j))
+    }
+
+    /// Moves the value at position `j` (>= `next`) to `next` and consumes it.
+    fn take(&mut self, j: usize) -> usize {
+        let k = self.next;
         let at_j = self.swapped.get(&j).copied().unwrap_or(j);
         let at_k = self.swapped.remove(&k).unwrap_or(k);
+        self.at.remove(&at_j);
         if j != k {
             self.swapped.insert(j, at_k);
+            self.at.insert(at_k, j);
         }
         self.next = k + 1;
-        Some(at_j)
+        at_j
+    }
+
+    /// Consumes `v` without a draw, unless it was drawn already: a point
+    /// told before the first ask (a prescribed design) is never proposed.
+    fn strike(&mut self, v: usize) {
+        let p = self.at.get(&v).copied().unwrap_or(v);
+        let here = self.swapped.get(&p).copied().unwrap_or(p);
+        if p >= self.next && here == v {
+            self.take(p);
+        }
     }
 }
 
@@ -103,6 +126,7 @@ impl<S: FiniteSpace> RandomSearch<S> {
             unique: Some(Unique {
                 perm: LazyPermutation::new(n),
                 decode: |s: &S, i| s.point(i),
+                encode: |s: &S, x| s.index_of(x),
             }),
         }
     }
@@ -121,7 +145,15 @@ impl<S: Space> Optimizer<S::X> for RandomSearch<S> {
                 .collect(),
         }
     }
-    fn tell(&mut self, _evaluated: &[Evaluated<S::X>], _rng: &mut Stream) {}
+    fn tell(&mut self, evaluated: &[Evaluated<S::X>], _rng: &mut Stream) {
+        // Its own draws are consumed already; only points it did not
+        // propose (a prescribed design) are struck from the permutation.
+        if let Some(u) = &mut self.unique {
+            for e in evaluated {
+                u.perm.strike((u.encode)(&self.space, &e.x));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +219,58 @@ mod tests {
         assert_eq!(seen, (0..n).collect::<Vec<_>>());
         assert_eq!(opt.remaining(), Some(0));
         assert!(opt.ask(&mut rng).is_empty());
+    }
+
+    #[test]
+    fn without_replacement_never_proposes_a_prescribed_point() {
+        use crate::optimizer::WithDesign;
+        let space = Categorical::new(vec![5, 6]);
+        let n = space.size() as usize;
+        for seed in 0..20u64 {
+            let mut rng = Stream::root("strike").child_n("seed", seed);
+            let design: Vec<Vec<usize>> = (0..7).map(|_| space.sample(&mut rng)).collect();
+            let mut opt = WithDesign::new(
+                design.clone(),
+                RandomSearch::without_replacement(space.clone(), 4),
+            );
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let xs = opt.ask(&mut rng);
+                if xs.is_empty() {
+                    break;
+                }
+                let told: Vec<_> = xs
+                    .iter()
+                    .map(|x| Evaluated {
+                        x: x.clone(),
+                        y: vec![0.0],
+                    })
+                    .collect();
+                opt.tell(&told, &mut rng);
+                for x in xs {
+                    seen.insert(x);
+                }
+            }
+            // Every point once: the design's (possibly repeated) points and
+            // the permutation's rest, never a design point again.
+            assert_eq!(seen.len(), n, "seed {seed}");
+        }
+        // Striking leaves the draws of a run without a design as they were.
+        let mut a = RandomSearch::without_replacement(space.clone(), 3);
+        let mut b = RandomSearch::without_replacement(space.clone(), 3);
+        let (mut ra, mut rb) = (Stream::root("same"), Stream::root("same"));
+        for _ in 0..10 {
+            let (xa, xb) = (a.ask(&mut ra), b.ask(&mut rb));
+            assert_eq!(xa, xb);
+            let told: Vec<_> = xb
+                .iter()
+                .map(|x| Evaluated {
+                    x: x.clone(),
+                    y: vec![0.0],
+                })
+                .collect();
+            b.tell(&told, &mut rb);
+        }
     }
 
     #[test]

@@ -436,6 +436,9 @@ impl FiniteSpace for TableSpace<'_> {
     fn point(&self, i: usize) -> usize {
         i
     }
+    fn index_of(&self, x: &usize) -> usize {
+        *x
+    }
 }
 
 /// A table as a partition-search domain (LaNAS): the tree sees each entry's
