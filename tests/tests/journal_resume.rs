@@ -14,17 +14,13 @@ use xtask::runner::{self, Options};
 
 fn opts(out: &Path) -> Options {
     Options {
-        profile: "ci".into(),
-        out: Some(out.to_path_buf()),
-        progress: false,
-        jobs: Some(1),
         // CMA-ES's first generation (12 points for 16 parameters) is asked
         // before any value is told, so a changed journaled value cannot
         // change the points that follow it.
         methods: Some(vec!["CMA-ES".into()]),
         seed_list: Some(vec![0]),
         budget: Some(12),
-        ..Default::default()
+        ..xtask::cli::test_options(out)
     }
 }
 

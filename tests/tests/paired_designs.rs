@@ -9,13 +9,9 @@ use xtask::runner::{self, Options};
 
 fn opts(out: &Path) -> Options {
     Options {
-        profile: "ci".into(),
-        out: Some(out.to_path_buf()),
-        progress: false,
-        jobs: Some(1),
         seed_list: Some(vec![0, 1]),
         budget: Some(16),
-        ..Default::default()
+        ..xtask::cli::test_options(out)
     }
 }
 

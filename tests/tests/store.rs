@@ -18,13 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn opts(out: &Path) -> Options {
-    Options {
-        profile: "ci".into(),
-        out: Some(out.to_path_buf()),
-        progress: false,
-        jobs: Some(1),
-        ..Default::default()
-    }
+    xtask::cli::test_options(out)
 }
 
 fn err_of<T: std::fmt::Debug>(r: anyhow::Result<T>) -> String {

@@ -358,6 +358,18 @@ pub fn fresh_test_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// What the tests run with: the `ci` profile into `out`, one job, no
+/// progress bar; a test sets what else it needs with `..test_options(out)`.
+pub fn test_options(out: &Path) -> runner::Options {
+    runner::Options {
+        profile: "ci".into(),
+        out: Some(out.to_path_buf()),
+        progress: false,
+        jobs: Some(1),
+        ..Default::default()
+    }
+}
+
 /// The markdown summary of an experiment's `ci` profile (optionally with
 /// other seeds / budget / threads), run from scratch in a temporary folder;
 /// what the snapshot tests compare. Panics with the experiment's id on

@@ -60,35 +60,27 @@ pub trait Optimizer<X>: Send {
     }
 }
 
-impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for &mut O {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
-        (**self).ask(rng)
-    }
-    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
-        (**self).tell(evaluated, rng)
-    }
-    fn diagnostics(&self) -> Vec<(String, f64)> {
-        (**self).diagnostics()
-    }
+/// A reference or a box to an optimiser is one (so [`WithDesign`] can wrap
+/// either).
+macro_rules! forward_optimizer {
+    ($($ptr:ty),*) => {$(
+        impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for $ptr {
+            fn name(&self) -> String {
+                (**self).name()
+            }
+            fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
+                (**self).ask(rng)
+            }
+            fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
+                (**self).tell(evaluated, rng)
+            }
+            fn diagnostics(&self) -> Vec<(String, f64)> {
+                (**self).diagnostics()
+            }
+        }
+    )*};
 }
-
-impl<X, O: Optimizer<X> + ?Sized> Optimizer<X> for Box<O> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn ask(&mut self, rng: &mut Stream) -> Vec<X> {
-        (**self).ask(rng)
-    }
-    fn tell(&mut self, evaluated: &[Evaluated<X>], rng: &mut Stream) {
-        (**self).tell(evaluated, rng)
-    }
-    fn diagnostics(&self) -> Vec<(String, f64)> {
-        (**self).diagnostics()
-    }
-}
+forward_optimizer!(&mut O, Box<O>);
 
 /// An optimiser started from a prescribed initial design: the first `ask`
 /// returns `design`, whose evaluations the inner optimiser is told before
