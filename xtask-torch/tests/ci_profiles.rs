@@ -78,6 +78,44 @@ fn fewshot_training_and_darts_do_not_depend_on_thread_count() {
 }
 
 #[test]
+fn matched_cost_darts_trains_the_few_shot_total_of_epochs() {
+    // `epoch_factor = 5` gives one-shot DARTS the epochs of the 5
+    // sub-supernet searches (the matched-cost variant the full config names
+    // but does not run).
+    let root = xtask::workspace_root();
+    let mut l = config::find(&root, "fewshot-nb201-darts").unwrap();
+    let mut m = l.exp.methods[0].clone();
+    assert_eq!(m.algorithm, "one-shot");
+    m.name = "one-shot DARTS, matched cost".into();
+    m.params.insert("epoch_factor".into(), 5.into());
+    l.exp.methods.push(m);
+    let opts = runner::Options {
+        methods: Some(vec![
+            "few-shot DARTS".into(),
+            "one-shot DARTS, matched cost".into(),
+        ]),
+        ..xtask::cli::test_options(&fresh_test_dir("darts-matched"))
+    };
+    let opts = runner::Options {
+        drivers: xtask_torch::registry(),
+        ..opts
+    };
+    let out = runner::reproduce(&root, l, &opts).unwrap();
+    let epochs: Vec<f64> = out
+        .records
+        .iter()
+        .map(|(_, recs)| recs[0].scalars["darts_epochs"])
+        .collect();
+    assert_eq!(epochs.len(), 2);
+    assert_eq!(
+        epochs[0], epochs[1],
+        "few-shot vs matched-cost one-shot epochs"
+    );
+    assert!(epochs[0] >= 5.0);
+    let _ = std::fs::remove_dir_all(out.out);
+}
+
+#[test]
 fn ucf11_without_data_fails_with_a_clear_message() {
     let root = xtask::workspace_root();
     let loaded = config::find(&root, "btrnn-ucf11").unwrap();
