@@ -91,6 +91,14 @@ impl Prepared for EnvExp {
             Some(spec) => Some(Journal::<Vec<f64>, f64>::open(spec)?),
             None => None,
         };
+        if let Some(j) = journal.as_ref().filter(|j| j.pending() > 0) {
+            eprintln!(
+                "{}: seed {}: resuming from its journal, {} evaluations to replay",
+                self.task.env,
+                ctx.seed,
+                j.pending()
+            );
+        }
         // The run loop's ask / evaluate / tell, stopping at the first failed
         // evaluation (a crashed or hung worker) with its error.
         let mut points: Vec<(Vec<f64>, f64)> = Vec::with_capacity(budget);
