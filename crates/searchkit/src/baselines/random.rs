@@ -221,6 +221,16 @@ mod tests {
         assert!(opt.ask(&mut rng).is_empty());
     }
 
+    /// `xs` told with value 0.
+    fn zeros(xs: &[Vec<usize>]) -> Vec<Evaluated<Vec<usize>>> {
+        xs.iter()
+            .map(|x| Evaluated {
+                x: x.clone(),
+                y: vec![0.0],
+            })
+            .collect()
+    }
+
     #[test]
     fn without_replacement_never_proposes_a_prescribed_point() {
         use crate::optimizer::WithDesign;
@@ -234,19 +244,14 @@ mod tests {
                 RandomSearch::without_replacement(space.clone(), 4),
             );
             let mut seen = std::collections::HashSet::new();
+            let mut proposed = 0;
             loop {
                 let xs = opt.ask(&mut rng);
                 if xs.is_empty() {
                     break;
                 }
-                let told: Vec<_> = xs
-                    .iter()
-                    .map(|x| Evaluated {
-                        x: x.clone(),
-                        y: vec![0.0],
-                    })
-                    .collect();
-                opt.tell(&told, &mut rng);
+                opt.tell(&zeros(&xs), &mut rng);
+                proposed += xs.len();
                 for x in xs {
                     seen.insert(x);
                 }
@@ -254,6 +259,8 @@ mod tests {
             // Every point once: the design's (possibly repeated) points and
             // the permutation's rest, never a design point again.
             assert_eq!(seen.len(), n, "seed {seed}");
+            let distinct: std::collections::HashSet<_> = design.iter().collect();
+            assert_eq!(proposed, design.len() + n - distinct.len(), "seed {seed}");
         }
         // Striking leaves the draws of a run without a design as they were.
         let mut a = RandomSearch::without_replacement(space.clone(), 3);
@@ -262,14 +269,7 @@ mod tests {
         for _ in 0..10 {
             let (xa, xb) = (a.ask(&mut ra), b.ask(&mut rb));
             assert_eq!(xa, xb);
-            let told: Vec<_> = xb
-                .iter()
-                .map(|x| Evaluated {
-                    x: x.clone(),
-                    y: vec![0.0],
-                })
-                .collect();
-            b.tell(&told, &mut rb);
+            b.tell(&zeros(&xb), &mut rb);
         }
     }
 
