@@ -584,17 +584,29 @@ fn ordering_with_intervals(
             names[1],
             describe(metric)
         ));
-        let ci = stats::paired_bootstrap(&pa, &pb, diff, BOOTSTRAP_RESAMPLES, 0.95, &mut rng);
-        let (lo, hi) = ci.unwrap_or((point, point));
-        all_hold &= lo > 0.0;
-        any_deviates |= hi < 0.0;
-        parts.push(format!(
-            "{} {} vs {} {}: difference {} (positive = as claimed), 95% CI [{}, {}] over {} paired seeds",
+        let head = format!(
+            "{} {} vs {} {}: difference {} (positive = as claimed)",
             names[0],
             g(stats::mean(&pa)),
             names[1],
             g(stats::mean(&pb)),
             g(point),
+        );
+        if pa.len() < 2 {
+            // One pair has no spread to resample: the verdict cannot decide.
+            all_hold = false;
+            parts.push(format!(
+                "{head}, no interval from {} paired seed",
+                pa.len()
+            ));
+            continue;
+        }
+        let ci = stats::paired_bootstrap(&pa, &pb, diff, BOOTSTRAP_RESAMPLES, 0.95, &mut rng);
+        let (lo, hi) = ci.unwrap_or((point, point));
+        all_hold &= lo > 0.0;
+        any_deviates |= hi < 0.0;
+        parts.push(format!(
+            "{head}, 95% CI [{}, {}] over {} paired seeds",
             g(lo),
             g(hi),
             pa.len()
