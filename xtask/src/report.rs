@@ -595,10 +595,7 @@ fn ordering_with_intervals(
         if pa.len() < 2 {
             // One pair has no spread to resample: the verdict cannot decide.
             all_hold = false;
-            parts.push(format!(
-                "{head}, no interval from {} paired seed",
-                pa.len()
-            ));
+            parts.push(format!("{head}, no interval from {} paired seed", pa.len()));
             continue;
         }
         let ci = stats::paired_bootstrap(&pa, &pb, diff, BOOTSTRAP_RESAMPLES, 0.95, &mut rng);
