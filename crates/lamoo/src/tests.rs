@@ -648,3 +648,33 @@ fn lamoo_qehvi_starts_lie_in_the_region() {
     assert!(region.depth() > 0, "the tree should have split");
     assert!(trace.entries[30..].iter().all(|e| region.contains(&e.x)));
 }
+
+/// `shrinking` reaches the SVM (off by default, so earlier runs keep their
+/// results); with it on, the root's boundary agrees with the unshrunk one
+/// on almost every sample.
+#[test]
+fn shrinking_reaches_the_svm() {
+    let problem = TwoBowls::new(2);
+    let reference = problem.reference_point().unwrap();
+    let off = LaMooConfig::default();
+    assert!(!off.shrinking);
+    assert!(!partitioner(&off, &reference).learner.params.shrinking);
+    let on = LaMooConfig {
+        shrinking: true,
+        ..LaMooConfig::default()
+    };
+    assert!(partitioner(&on, &reference).learner.params.shrinking);
+    let data = samples_of(&problem, 200, 0);
+    let root_boundary = |c: &LaMooConfig| {
+        let t = partitioner(c, &reference).build(&data, &Stream::root("tree"));
+        t.node(0).boundary.clone().expect("the root splits")
+    };
+    let (a, b) = (root_boundary(&off), root_boundary(&on));
+    let probe = samples_of(&problem, 500, 1);
+    let same = probe
+        .xs
+        .iter()
+        .filter(|x| a.predict(x) == b.predict(x))
+        .count();
+    assert!(same >= 490, "{same} of 500 on the same side");
+}

@@ -403,6 +403,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     degree: p.usize_or("degree", d.degree as usize)? as u32,
                     gamma,
                     svm_c: p.f64_or("svm_c", d.svm_c)?,
+                    shrinking: p.bool_or("svm_shrinking", d.shrinking)?,
                     selection,
                     ucb: d.ucb,
                 };
@@ -644,5 +645,48 @@ impl Prepared for Moo {
                 s,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{config, plan, workspace_root};
+
+    /// `svm_shrinking` reaches LaMOO's SVM settings, is part of the run's
+    /// fingerprint (method params are fingerprinted whole), and a value
+    /// other than a boolean is refused naming the key.
+    #[test]
+    fn svm_shrinking_param() {
+        let base = config::find(&workspace_root(), "lamoo-branincurrin").unwrap();
+        let m = base
+            .exp
+            .methods
+            .iter()
+            .position(|m| m.algorithm == "lamoo")
+            .unwrap();
+        let with = |v: Option<toml::Value>| {
+            let mut l = base.clone();
+            if let Some(v) = v {
+                l.exp.methods[m].params.insert("svm_shrinking".into(), v);
+            }
+            l
+        };
+        let shrinks = |l: &config::Loaded| {
+            format!("{:?}", crate::drivers::prepare(l).unwrap()).contains("shrinking: true")
+        };
+        assert!(!shrinks(&with(None)));
+        assert!(!shrinks(&with(Some(toml::Value::Boolean(false)))));
+        let on = with(Some(toml::Value::Boolean(true)));
+        assert!(shrinks(&on));
+        let fp = |l: &config::Loaded| plan::fingerprint(l, m, 100, 0, 0, &[]);
+        assert_ne!(fp(&on), fp(&with(None)));
+        let e = crate::drivers::prepare(&with(Some(toml::Value::String("yes".into()))))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("methods[{m}].params.svm_shrinking"))
+                && e.contains("expected true or false"),
+            "{e}"
+        );
     }
 }
