@@ -802,6 +802,40 @@ fn update_and_select_i(
     (gmax, sel_i)
 }
 
+/// SMO's starting point, shared by both solvers: `a = 0`.
+struct Start<'a> {
+    qd: Vec<f64>,
+    cache: RowCache<'a>,
+    alpha: Vec<f64>,
+    /// `v_t = y_t G_t`, with `G = Q a - e` the dual gradient; since
+    /// `y_t^2 = 1`, `v_k` moves by `K_ki y_i da_i + K_kj y_j da_j`, with no
+    /// label product.
+    v: Vec<f64>,
+    /// The up/low sets, kept as flags refreshed only for the variables
+    /// that move.
+    up: Vec<bool>,
+    low: Vec<bool>,
+}
+
+impl<'a> Start<'a> {
+    fn new(kernel: &Kernel, x: &'a [f64], d: usize, y: &[f64], c: f64, cap: usize) -> Self {
+        let alpha = vec![0.0; y.len()];
+        let (up, low) = alpha
+            .iter()
+            .zip(y)
+            .map(|(&a, &yt)| up_low(a, yt, c))
+            .unzip();
+        Start {
+            qd: kernel_diagonal(kernel, x, d),
+            cache: RowCache::new(*kernel, x, d, cap),
+            v: y.iter().map(|&yt| -yt).collect(),
+            alpha,
+            up,
+            low,
+        }
+    }
+}
+
 /// SMO with WSS3 on the flat `n x d` data; `cap` is the row-cache size.
 fn solve(
     kernel: &Kernel,
@@ -814,16 +848,14 @@ fn solve(
     cap: usize,
 ) -> Solution {
     let n = y.len();
-    let qd = kernel_diagonal(kernel, x, d);
-    let mut cache = RowCache::new(*kernel, x, d, cap);
-    let mut alpha = vec![0.0; n];
-    // v_t = y_t G_t, with G = Q a - e the dual gradient; since y_t^2 = 1,
-    // v_k moves by K_ki y_i da_i + K_kj y_j da_j, with no label product.
-    let mut v: Vec<f64> = y.iter().map(|&yt| -yt).collect();
-    // The up/low sets, kept as flags refreshed only for the two variables
-    // that move.
-    let (mut up, mut low): (Vec<bool>, Vec<bool>) =
-        (0..n).map(|t| up_low(alpha[t], y[t], c)).unzip();
+    let Start {
+        qd,
+        mut cache,
+        mut alpha,
+        mut v,
+        mut up,
+        mut low,
+    } = Start::new(kernel, x, d, y, c, cap);
     let mut n_iter = 0;
     let mut converged = false;
     // i: the maximal violator of the up set. After the first pass it is
@@ -893,13 +925,15 @@ fn solve_shrinking(
     cap: usize,
 ) -> Solution {
     let n = y.len();
-    let qd = kernel_diagonal(kernel, x, d);
-    let mut cache = RowCache::new(*kernel, x, d, cap);
-    let mut alpha = vec![0.0; n];
-    let mut v: Vec<f64> = y.iter().map(|&yt| -yt).collect();
+    let Start {
+        qd,
+        mut cache,
+        mut alpha,
+        mut v,
+        mut up,
+        mut low,
+    } = Start::new(kernel, x, d, y, c, cap);
     let mut vbar = vec![0.0; n];
-    let (mut up, mut low): (Vec<bool>, Vec<bool>) =
-        (0..n).map(|t| up_low(alpha[t], y[t], c)).unzip();
     let mut active: Vec<usize> = (0..n).collect();
     let mut min_active = n;
     let mut unshrunk = false;
