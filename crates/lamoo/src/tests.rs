@@ -678,3 +678,28 @@ fn shrinking_reaches_the_svm() {
         .count();
     assert!(same >= 490, "{same} of 500 on the same side");
 }
+
+/// `svm_max_iter` reaches the SVM as its SMO cap (libsvm's 10^7 by
+/// default), and 0 is refused.
+#[test]
+fn svm_max_iter_reaches_the_svm() {
+    let reference = TwoBowls::new(2).reference_point().unwrap();
+    let d = LaMooConfig::default();
+    assert_eq!(
+        partitioner(&d, &reference).learner.params.max_iter,
+        10_000_000
+    );
+    let capped = LaMooConfig {
+        svm_max_iter: 1000,
+        ..d.clone()
+    };
+    assert_eq!(
+        partitioner(&capped, &reference).learner.params.max_iter,
+        1000
+    );
+    let zero = LaMooConfig {
+        svm_max_iter: 0,
+        ..d
+    };
+    assert!(matches!(zero.validate(), Err(LaMooError::SvmMaxIter)));
+}

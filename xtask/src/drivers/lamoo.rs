@@ -404,6 +404,7 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     gamma,
                     svm_c: p.f64_or("svm_c", d.svm_c)?,
                     shrinking: p.bool_or("svm_shrinking", d.shrinking)?,
+                    svm_max_iter: p.usize_or("svm_max_iter", d.svm_max_iter)?,
                     selection,
                     ucb: d.ucb,
                 };
@@ -686,6 +687,40 @@ mod tests {
         assert!(
             e.contains(&format!("methods[{m}].params.svm_shrinking"))
                 && e.contains("expected true or false"),
+            "{e}"
+        );
+    }
+
+    /// `svm_max_iter` reaches the SVM's iteration cap (libsvm's 10^7 by
+    /// default), counts in the fingerprint, and 0 is refused naming the file
+    /// and the key.
+    #[test]
+    fn svm_max_iter_param() {
+        let base = config::find(&workspace_root(), "lamoo-branincurrin-cmaes").unwrap();
+        let m = base
+            .exp
+            .methods
+            .iter()
+            .position(|m| m.algorithm == "lamoo")
+            .unwrap();
+        let with = |v: i64| {
+            let mut l = base.clone();
+            l.exp.methods[m]
+                .params
+                .insert("svm_max_iter".into(), toml::Value::Integer(v));
+            l
+        };
+        let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
+        assert!(debug(&base).contains("svm_max_iter: 10000000"));
+        assert!(debug(&with(1000)).contains("svm_max_iter: 1000,"));
+        let fp = |l: &config::Loaded| plan::fingerprint(l, m, 100, 0, 0, &[]);
+        assert_ne!(fp(&with(1000)), fp(&base));
+        let e = crate::drivers::prepare(&with(0)).unwrap_err().to_string();
+        assert!(
+            e.contains("lamoo-branincurrin-cmaes.toml")
+                && e.contains(&format!("methods[{m}].params"))
+                && e.contains("`svm_max_iter`")
+                && e.contains("at least 1"),
             "{e}"
         );
     }
