@@ -37,7 +37,8 @@ pub fn cmaes_region(filter: bool) -> CmaEsRegion {
 
 /// [`cmaes_region`] as the code runs it on a given problem: `sigma_scale`
 /// (0.15 in `branincurrin/` and `LaMOO/`, 0.5 in `vehiclesafety/` and
-/// `nasbench/`) and the tell step ([`CmaTell::Authors`] is the code's).
+/// `nasbench/`) and the tell step ([`CmaTell::Authors`] in `vehiclesafety/`
+/// and `nasbench/`, [`CmaTell::Corrected`] in `branincurrin/` and `LaMOO/`).
 pub fn cmaes_region_with(filter: bool, sigma_scale: f64, tell: CmaTell) -> CmaEsRegion {
     CmaEsRegion::fresh(FreshCmaEs {
         filter,

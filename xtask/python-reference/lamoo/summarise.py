@@ -1,15 +1,16 @@
 """Merge the curves of run_branincurrin.py runs and print the table for the README.
 
-    python summarise.py OUT.csv FILE...
+    [EVALS=10,100,1000] python summarise.py OUT.csv FILE...
 
 Each FILE is either a curve file written by run_branincurrin.py (complete runs) or the log of a
 run, named METHOD-RUN.log, which may be unfinished: their MCTS.py prints the hypervolume after
 every batch ('hv in each iter is [...]'), so an unfinished run contributes the batches it
-completed. OUT.csv gets rows at batch boundaries (10, 15, ..., 100 evaluations) only, sorted by
+completed. OUT.csv gets rows at batch boundaries (10, 15, ... evaluations) only, sorted by
 (method, run, eval); a complete run's rows come from its curve file, and its log, if given too, is
 checked against them. Prints per method the runs and the mean (± standard error over runs) of
-log10(max HV - HV) at 10, 20, 50 and 100 evaluations over the runs that reached that count, and the
-paired difference LaMOO+qEHVI minus qEHVI over the runs both have there.
+log10(max HV - HV) at the EVALS counts (default 10, 20, 50 and 100) over the runs that reached
+that count, and the paired difference LaMOO+X minus X (X = qEHVI, CMA-ES) over the runs both have
+there.
 """
 
 import ast
@@ -27,7 +28,7 @@ hv = {}  # (method, run, eval) -> hv
 from_log = {}
 for p in files:
     if p.endswith(".log"):
-        m = re.match(r"(\w+)-(\d+)\.log$", os.path.basename(p))
+        m = re.match(r"([\w-]+?)-(\d+)\.log$", os.path.basename(p))
         lines = [l for l in open(p) if l.startswith("hv in each iter is")]
         if lines:
             trace = ast.literal_eval(lines[-1][len("hv in each iter is") :].strip())
@@ -64,7 +65,7 @@ def stats(xs):
     return mean, se, n
 
 
-evals = [10, 20, 50, 100]
+evals = [int(e) for e in os.environ.get("EVALS", "10,20,50,100").split(",")]
 print("| method | runs (last eval) | " + " | ".join("@%d" % e for e in evals) + " |")
 print("|---|---|" + "---|" * len(evals))
 for m in methods:
@@ -72,12 +73,14 @@ for m in methods:
     last = {k: max(e for mm, kk, e in val if mm == m and kk == k) for k in runs}
     cells = ["%.3f ± %.3f (n=%d)" % stats([val[(m, k, e)] for k in runs if (m, k, e) in val]) for e in evals]
     print("| %s | %s | %s |" % (m, ", ".join("%d (%d)" % (k, last[k]) for k in runs), " | ".join(cells)))
-if set(methods) == {"lamoo", "qehvi"}:
+for ours, base in [("lamoo", "qehvi"), ("lamoo-cmaes", "cmaes")]:
+    if not {ours, base} <= set(methods):
+        continue
     cells, wins = [], []
     for e in evals:
-        both = [k for (mm, k, ee) in val if mm == "lamoo" and ee == e and ("qehvi", k, e) in val]
-        d = [val[("lamoo", k, e)] - val[("qehvi", k, e)] for k in both]
+        both = [k for (mm, k, ee) in val if mm == ours and ee == e and (base, k, e) in val]
+        d = [val[(ours, k, e)] - val[(base, k, e)] for k in both]
         cells.append("%.3f ± %.3f (n=%d)" % stats(d))
         wins.append("%d of %d" % (sum(x < 0 for x in d), len(d)))
-    print("| LaMOO+qEHVI - qEHVI (paired) | | %s |" % " | ".join(cells))
-    print("| runs where LaMOO+qEHVI is lower (better) | | %s |" % " | ".join(wins))
+    print("| %s - %s (paired) | | %s |" % (ours, base, " | ".join(cells)))
+    print("| runs where %s is lower (better) | | %s |" % (ours, " | ".join(wins)))

@@ -182,9 +182,11 @@ impl Default for CmaEsSettings {
 ///   generations are taken as they are.
 ///
 /// The code also `tell`s the CMA-ES the kept samples before asking, with
-/// a two-column fitness array of which pycma uses column 0, unnegated
-/// (so it favours low objective-0 values): [`CmaTell::Authors`]; the
-/// corrected sign is [`CmaTell::Corrected`]; the default [`CmaTell::None`]
+/// a two-column fitness array of which pycma uses column 0. The
+/// `vehiclesafety/` and `nasbench/` copies pass it unnegated (so it
+/// favours low objective-0 values): [`CmaTell::Authors`]; `branincurrin/`
+/// and `LaMOO/` negate it, the right sign: [`CmaTell::Corrected`]; the
+/// default [`CmaTell::None`]
 /// draws every generation from the initial distribution `N(x0, sigma0^2 I)`
 /// (bounded by resampling, then clipping). The code seeds pycma with 86
 /// every time; here the draws come from the run's stream.
@@ -212,12 +214,14 @@ pub enum CmaTell {
     /// No tell: generations come from the initial distribution.
     #[default]
     None,
-    /// As LaMOO's code: one update ranked by objective 0 *ascending* (pycma
-    /// minimises, keeps column 0 of the two-column fitness, and the code
-    /// passes the maximised objectives unnegated), so the step pulls
-    /// towards the kept samples that are worst on objective 0.
+    /// As LaMOO's `vehiclesafety/` and `nasbench/` code: one update ranked
+    /// by objective 0 *ascending* (pycma minimises, keeps column 0 of the
+    /// two-column fitness, and those copies pass the maximised objectives
+    /// unnegated), so the step pulls towards the kept samples that are
+    /// worst on objective 0.
     Authors,
-    /// The corrected tell: one update ranked by objective 0, best first.
+    /// The corrected tell: one update ranked by objective 0, best first;
+    /// what `branincurrin/` and `LaMOO/` do (they pass `-sample_fX`).
     Corrected,
 }
 
