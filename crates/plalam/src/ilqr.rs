@@ -99,6 +99,9 @@ pub struct Ilqr {
 
 type Cost<'a> = &'a dyn Fn(&[f64], &[f64], &[f64]) -> f64;
 
+/// A trajectory: states `x_0 .. x_T` and controls `u_0 .. u_{T-1}`.
+type Traj = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 fn add(a: &[f64], i: usize, d: f64) -> Vec<f64> {
     let mut v = a.to_vec();
     v[i] += d;
@@ -230,7 +233,7 @@ impl Ilqr {
         &self,
         model: &mut M,
         cost: Cost<'_>,
-        trajs: &[(Vec<Vec<f64>>, Vec<Vec<f64>>)],
+        trajs: &[Traj],
     ) -> Result<Vec<f64>, M::Error> {
         let m = self.us.first().map_or(0, Vec::len);
         let ends: Vec<(Vec<f64>, Vec<f64>)> = trajs
@@ -265,7 +268,7 @@ impl Ilqr {
             .collect();
         // The line search's trajectories, stepped together.
         let t_len = self.us.len();
-        let mut trials: Vec<(Vec<Vec<f64>>, Vec<Vec<f64>>)> = alphas
+        let mut trials: Vec<Traj> = alphas
             .iter()
             .map(|_| (vec![self.xs[0].clone()], Vec::with_capacity(t_len)))
             .collect();
@@ -501,6 +504,7 @@ mod tests {
     /// A 2-D point moving `0.3 tanh(u)` per step, a wall at `x = 1` for
     /// `z < 2` (a move into it is rejected whole, as MiniWorld's), and the
     /// authors' cost: the change in distance to the goal.
+    #[allow(clippy::type_complexity)]
     fn point(
         goal: [f64; 2],
         wall: bool,
