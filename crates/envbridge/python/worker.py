@@ -28,6 +28,12 @@ seeds the mazes; `frame_every` (optional) asks for the 80x60 render after
 steps 1, 1 + k, 1 + 2k, ... (zeros past the episode's end), returned as one
 base64 string of uint8 bytes per rollout under "frames"; `obs_steps` returns
 the agent's (x, z) after those steps (for the Rust-side tests).
+
+Policy "step" (the model PlaLaM's iLQR baseline differentiates, as the
+authors' `methods/ilqr/ilqr.py` steps the simulator from set positions): x
+holds queries of 4 floats (agent x, agent z, a[0], a[1]), seeds one maze;
+the answer's "next" is the (x, z) after one move of the authors' rule from
+each, and "start" / "goal" the agent's start and the box's (x, z).
 """
 
 import base64
@@ -149,6 +155,54 @@ def nav_env(name):
     return env
 
 
+def nav_maze(name, seed):
+    """The maze of `seed`, generated once per seed; later calls reuse it."""
+    env = nav_env(name)
+    if getattr(env, "nav_seed", None) != int(seed):
+        env.reset(seed=int(seed))
+        env.nav_seed = int(seed)
+        env.nav_start = (env.agent.pos.copy(), env.agent.dir)
+    return env
+
+
+def nav_move(env, pos, a, step):
+    """One move of the authors' rule from `pos`: the new position."""
+    y, xx = float(a[0]), float(a[1])
+    if xx == 0:
+        xx += 1e-8
+    nxt = pos + np.array([step * np.tanh(xx), 0.0, step * np.tanh(y)])
+    if env.intersect(env.agent, nxt, env.agent.radius):
+        return pos
+    return nxt
+
+
+def nav_step(req):
+    """One move from each queried (x, z, a[0], a[1]) in maze seeds[0]."""
+    name = req["env"]
+    if name not in NAV_TASKS:
+        raise ValueError(f"unknown planning task {name!r} ({', '.join(NAV_TASKS)})")
+    step = NAV_TASKS[name][2]
+    if len(req["seeds"]) != 1:
+        raise ValueError("policy step takes one maze seed")
+    env = nav_maze(name, req["seeds"][0])
+    q = np.asarray(req["x"], dtype=np.float64)
+    if q.size % 4 != 0:
+        raise ValueError(f"step queries are 4 floats each, got {q.size}")
+    height = float(env.nav_start[0][1])
+    nxt = []
+    for x, z, a0, a1 in q.reshape(-1, 4):
+        p = nav_move(env, np.array([x, height, z]), (a0, a1), step)
+        nxt.append([float(p[0]), float(p[2])])
+    start, box = env.nav_start[0], env.box.pos
+    return {
+        "returns": [],
+        "steps": [],
+        "next": nxt,
+        "start": [float(start[0]), float(start[2])],
+        "goal": [float(box[0]), float(box[2])],
+    }
+
+
 def nav_rollout(req):
     """One open-loop plan per seed, under the authors' rule.
 
@@ -173,10 +227,7 @@ def nav_rollout(req):
     for seed in req["seeds"]:
         # A maze is generated once per seed; later rollouts restore the
         # agent's start (what the authors' `simulate` / `restore` do).
-        if getattr(env, "nav_seed", None) != int(seed):
-            env.reset(seed=int(seed))
-            env.nav_seed = int(seed)
-            env.nav_start = (env.agent.pos.copy(), env.agent.dir)
+        env = nav_maze(name, seed)
         env.agent.pos = env.nav_start[0].copy()
         env.agent.dir = env.nav_start[1]
         agent, box = env.agent, env.box
@@ -187,9 +238,7 @@ def nav_rollout(req):
             y, xx = float(a[0]), float(a[1])
             if xx == 0:
                 xx += 1e-8
-            nxt = agent.pos + np.array([step * np.tanh(xx), 0.0, step * np.tanh(y)])
-            if not env.intersect(agent, nxt, agent.radius):
-                agent.pos = nxt
+            agent.pos = nav_move(env, agent.pos, a, step)
             agent.dir = -math.atan(y / xx) + (math.pi if xx < 0 else 0.0)
             if every and (t - 1) % every == 0:
                 frames.append(env.render_obs())
@@ -242,6 +291,8 @@ def lunar_heuristic(s, w):
 def evaluate(req):
     if req["policy"] == "plan":
         return nav_rollout(req)
+    if req["policy"] == "step":
+        return nav_step(req)
     env = get_env(req["env"])
     x = np.asarray(req["x"], dtype=np.float64)
     policy = req["policy"]

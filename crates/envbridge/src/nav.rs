@@ -135,6 +135,63 @@ pub fn rollout(
     })
 }
 
+/// One move of the authors' rule from each of a batch of positions, in one
+/// maze: what the authors' iLQR (`methods/ilqr/ilqr.py`) differentiates by
+/// finite differences, with the privileged positions it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NavSteps {
+    /// The `(x, z)` after the move from each query.
+    pub next: Vec<[f64; 2]>,
+    /// The agent's start and the box's `(x, z)`.
+    pub start: [f64; 2],
+    pub goal: [f64; 2],
+}
+
+/// In maze `seed`, the position after one move from each query `[x, z,
+/// a[0], a[1]]` (the worker's policy `step`: `0.3 tanh(a[1])` along x,
+/// `0.3 tanh(a[0])` along z on MazeS3, rejected whole on a collision).
+pub fn steps(
+    worker: &mut Lease,
+    task: &NavTask,
+    seed: u64,
+    queries: &[[f64; 4]],
+) -> Result<NavSteps, Error> {
+    let bad = |message: String| Error::Request {
+        message,
+        tail: String::new(),
+    };
+    let req = Request {
+        env: task.env.clone(),
+        policy: "step".into(),
+        x: queries.iter().flatten().copied().collect(),
+        seeds: vec![seed],
+        ..Default::default()
+    };
+    let a = worker.request(&req)?;
+    let pair = |v: &[f64], what: &str| -> Result<[f64; 2], Error> {
+        match v {
+            [x, z] => Ok([*x, *z]),
+            _ => Err(bad(format!("step: {what} has {} numbers, want 2", v.len()))),
+        }
+    };
+    if a.next.len() != queries.len() {
+        return Err(bad(format!(
+            "step: {} answers for {} queries",
+            a.next.len(),
+            queries.len()
+        )));
+    }
+    Ok(NavSteps {
+        next: a
+            .next
+            .iter()
+            .map(|p| pair(p, "a next position"))
+            .collect::<Result<_, _>>()?,
+        start: pair(&a.start, "start")?,
+        goal: pair(&a.goal, "goal")?,
+    })
+}
+
 /// Standard base64 (with `=` padding) to bytes; `None` on a bad character
 /// or length.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {

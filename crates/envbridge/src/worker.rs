@@ -86,6 +86,14 @@ pub struct Answer {
     /// the uint8 bytes (frames x rows x columns x rgb; see [`crate::nav`]).
     #[serde(default)]
     pub frames: Vec<String>,
+    /// Policy `step` (see [`crate::nav::steps`]): the `(x, z)` after one
+    /// move from each query, the agent's start and the box's position.
+    #[serde(default)]
+    pub next: Vec<Vec<f64>>,
+    #[serde(default)]
+    pub start: Vec<f64>,
+    #[serde(default)]
+    pub goal: Vec<f64>,
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,8 @@
 //! The planners the authors compare with, as in their code
 //! (`lamcts_planning/methods/`), as ask/tell optimisers over the flattened
-//! action sequence: [`Cem`], [`Voo`], [`RandomShooting`]. CMA-ES is core's
-//! (`searchkit::baselines::CmaEs`, see the driver for its set-up).
+//! action sequence: [`Cem`], [`Voo`], [`RandomShooting`], [`Mppi`]. CMA-ES
+//! is core's (`searchkit::baselines::CmaEs`, see the driver for its set-up);
+//! iLQR needs a model, not only returns, and lives in [`crate::ilqr`].
 
 use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::rng::Stream;
@@ -188,6 +189,91 @@ impl Optimizer<Vec<f64>> for RandomShooting {
     fn tell(&mut self, _evaluated: &[Evaluated<Vec<f64>>], _rng: &mut Stream) {}
 }
 
+/// MPPI as `methods/mppi/mppi.py`: rounds of `samples` plans drawn from
+/// `N(mean, sigma^2 I)` (mean 0 at first, `sigma = cmaes_sigma_mult = 1`);
+/// after each round the mean becomes the softmax-weighted average of the
+/// round's plans, weights `exp((r - max r) / lambda)`.
+///
+/// The code's temperature is the round's return range over 5 (it divides
+/// the returns by `max - min` and multiplies by 5), so a round whose
+/// returns are all equal divides by zero: at the code's default of one
+/// sample per round (`--samples_per_iteration 1`) that is every round, and
+/// from the first update on every plan is NaN. Fixes, said where used:
+/// equal returns get equal weights (the limit of the softmax at any finite
+/// temperature), `temperature: Some(lambda)` is the MPPI paper's fixed
+/// temperature instead of the range rule, and the driver runs more than
+/// one sample per round (with one, any weighting makes the mean the last
+/// sample: a random walk, not MPPI).
+#[derive(Clone, Debug)]
+pub struct Mppi {
+    dim: usize,
+    samples: usize,
+    sigma: f64,
+    temperature: Option<f64>,
+    mean: Vec<f64>,
+}
+
+impl Mppi {
+    /// `temperature: None` is the code's rule (range / 5).
+    pub fn new(dim: usize, samples: usize, sigma: f64, temperature: Option<f64>) -> Self {
+        Self {
+            dim,
+            samples: samples.max(1),
+            sigma,
+            temperature,
+            mean: vec![0.0; dim],
+        }
+    }
+
+    /// The mean plan.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// The round's softmax weights for returns `r` (higher is better).
+    pub fn weights(&self, r: &[f64]) -> Vec<f64> {
+        let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = r.iter().copied().fold(f64::INFINITY, f64::min);
+        let scale = match self.temperature {
+            Some(lambda) => 1.0 / lambda,
+            None if max > min => 5.0 / (max - min),
+            // Equal returns: equal weights, not the code's 0 / 0.
+            None => 0.0,
+        };
+        let z: Vec<f64> = r.iter().map(|v| ((v - max) * scale).exp()).collect();
+        let total: f64 = z.iter().sum();
+        z.iter().map(|v| v / total).collect()
+    }
+}
+
+impl Optimizer<Vec<f64>> for Mppi {
+    fn name(&self) -> String {
+        "mppi".into()
+    }
+
+    fn ask(&mut self, rng: &mut Stream) -> Vec<Vec<f64>> {
+        (0..self.samples)
+            .map(|_| {
+                self.mean
+                    .iter()
+                    .map(|m| m + self.sigma * rng.normal())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn tell(&mut self, evaluated: &[Evaluated<Vec<f64>>], _rng: &mut Stream) {
+        if evaluated.is_empty() {
+            return;
+        }
+        let r: Vec<f64> = evaluated.iter().map(|e| e.y[0]).collect();
+        let w = self.weights(&r);
+        self.mean = (0..self.dim)
+            .map(|j| evaluated.iter().zip(&w).map(|(e, w)| w * e.x[j]).sum())
+            .collect();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +305,33 @@ mod tests {
         assert!(voo > -0.05, "voo {voo}");
         let rs = run(&mut RandomShooting { dim: 4, sigma: 1.0 }, f, 200);
         assert!(rs > start - 1.0, "random shooting {rs}");
+    }
+
+    #[test]
+    fn mppi_improves_on_its_start_and_is_deterministic() {
+        let f = |x: &[f64]| -x.iter().map(|v| (v - 0.5).powi(2)).sum::<f64>();
+        let start = f(&[0.0; 4]);
+        let mut a = Mppi::new(4, 20, 0.3, None);
+        let best = run(&mut a, f, 400);
+        assert!(best > start + 0.8, "mppi {best} from {start}");
+        assert!(f(a.mean()) > start + 0.8, "mean {:?}", a.mean());
+        let mut b = Mppi::new(4, 20, 0.3, None);
+        assert_eq!(run(&mut b, f, 400), best);
+        assert_eq!(a.mean(), b.mean());
+        let mut c = Mppi::new(4, 20, 0.3, Some(0.05));
+        assert!(run(&mut c, f, 400) > start + 0.8);
+    }
+
+    #[test]
+    fn mppi_weights_equal_returns_equally_instead_of_dividing_by_zero() {
+        let m = Mppi::new(2, 1, 1.0, None);
+        assert_eq!(m.weights(&[-3.0]), vec![1.0]);
+        assert_eq!(m.weights(&[-2.0, -2.0]), vec![0.5, 0.5]);
+        // The code's rule: exp(5 (r - max) / (max - min)).
+        let w = m.weights(&[0.0, -1.0]);
+        let e = (-5f64).exp();
+        assert!((w[0] - 1.0 / (1.0 + e)).abs() < 1e-15 && (w[1] - e / (1.0 + e)).abs() < 1e-15);
+        let t = Mppi::new(2, 1, 1.0, Some(1.0)).weights(&[0.0, -1.0]);
+        assert!((t[1] / t[0] - (-1f64).exp()).abs() < 1e-15);
     }
 }

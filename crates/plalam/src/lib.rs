@@ -25,7 +25,12 @@
 //!   the latent on, the objective also returns the frames);
 //! - [`Encoder`]: the random Conv3d encoder of the latent, in plain Rust
 //!   (exact, so the default build needs no libtorch);
-//! - [`baselines`]: the authors' CEM, VOO and random shooting.
+//! - [`baselines`]: the authors' CEM, VOO, random shooting and MPPI (its
+//!   division by zero at the code's defaults fixed, see [`baselines::Mppi`]);
+//! - [`ilqr`]: the authors' iLQR ([`Ilqr`]: pylqr's solver over a batched
+//!   one-step [`Model`] and a per-step cost, every derivative by finite
+//!   differences; on MiniWorld the model is the simulator's move rule and
+//!   the cost the privileged change in distance to the box).
 //!
 //! Planning your own problem: without frames, switch the latent off (the
 //! partitions are then learned on the actions: the paper's "without latent"
@@ -62,10 +67,12 @@
 
 pub mod baselines;
 pub mod encoder;
+pub mod ilqr;
 mod lap3;
 mod partition;
 
 pub use encoder::{Encoder, FrameShape};
+pub use ilqr::{FnModel, Ilqr, IlqrConfig, IlqrStop, Model};
 pub use lap3::{
     lap3, one_generation, plan, Lap3, Lap3Config, Lap3Error, LeafCma, Objective, Outcome, PlanError,
 };

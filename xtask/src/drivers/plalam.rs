@@ -8,8 +8,8 @@ use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use anyhow::{anyhow, bail, Result};
 use envbridge::{nav, Lease, NavTask, Pool, NAV_TASK_NAMES};
-use plalam::baselines::{Cem, RandomShooting, Voo};
-use plalam::{FrameShape, Lap3Config, Metric, Objective, Outcome};
+use plalam::baselines::{Cem, Mppi, RandomShooting, Voo};
+use plalam::{FrameShape, Ilqr, IlqrConfig, Lap3Config, Metric, Model, Objective, Outcome};
 use searchkit::baselines::CmaEs;
 use searchkit::optimizer::{Evaluated, Optimizer};
 use searchkit::partition::CmaEsRegion;
@@ -20,8 +20,17 @@ use std::time::{Duration, Instant};
 pub fn driver() -> Driver {
     Driver {
         name: "plalam-nav",
-        about: "PlaLaM (LaP3) vs LA-MCTS / CMA-ES / CEM / VOO / random shooting: open-loop plans on MiniWorld mazes, fraction solved vs rollouts (needs the simulators' venv, `cargo xtask setup`)",
-        algorithms: &["lap3", "lamcts", "cmaes", "cem", "voo", "random-shooting"],
+        about: "PlaLaM (LaP3) vs LA-MCTS / CMA-ES / CEM / VOO / random shooting / MPPI / iLQR: open-loop plans on MiniWorld mazes, fraction solved vs rollouts (needs the simulators' venv, `cargo xtask setup`)",
+        algorithms: &[
+            "lap3",
+            "lamcts",
+            "cmaes",
+            "cem",
+            "voo",
+            "random-shooting",
+            "mppi",
+            "ilqr",
+        ],
         prepare,
     }
 }
@@ -55,6 +64,14 @@ enum Method {
     RandomShooting {
         sigma: f64,
     },
+    Mppi {
+        samples: usize,
+        sigma: f64,
+        /// `None`: the code's range / 5 rule.
+        temperature: Option<f64>,
+    },
+    /// The authors' iLQR: one iteration per counted rollout (see `run`).
+    Ilqr,
 }
 
 #[derive(Debug)]
@@ -148,6 +165,34 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
                     explr_p,
                 }
             }
+            "mppi" => {
+                let samples = p.usize_or("samples", 50)?;
+                if samples < 2 {
+                    bail!(l.err(
+                        &format!("{key}.samples"),
+                        format!("must be at least 2, got {samples} (with one sample per round the mean is the last sample, a random walk; the authors' default of 1 divides by zero)")
+                    ));
+                }
+                let sigma = positive(l, &key, "sigma", p.f64_or("sigma", 1.0)?)?;
+                let temperature = match p
+                    .choice("weighting", Some("range"), &["range", "fixed"])?
+                    .as_str()
+                {
+                    "fixed" => Some(positive(
+                        l,
+                        &key,
+                        "temperature",
+                        p.f64_or("temperature", 1.0)?,
+                    )?),
+                    _ => None,
+                };
+                Method::Mppi {
+                    samples,
+                    sigma,
+                    temperature,
+                }
+            }
+            "ilqr" => Method::Ilqr,
             _ => Method::RandomShooting {
                 sigma: positive(l, &key, "sigma", p.f64_or("sigma", 1.0)?)?,
             },
@@ -201,6 +246,55 @@ impl Objective for Maze<'_> {
     }
 }
 
+/// The simulator's move rule as iLQR's model: states `(x, z)`, controls
+/// `(a[0], a[1])`, every batch one `step` request to the worker.
+impl Model for Maze<'_> {
+    type Error = envbridge::Error;
+    fn step(&mut self, queries: &[(Vec<f64>, Vec<f64>)]) -> Result<Vec<Vec<f64>>, Self::Error> {
+        let q: Vec<[f64; 4]> = queries
+            .iter()
+            .map(|(x, u)| [x[0], x[1], u[0], u[1]])
+            .collect();
+        let s = nav::steps(&mut self.worker, self.task, self.seed, &q)?;
+        Ok(s.next.iter().map(|p| p.to_vec()).collect())
+    }
+}
+
+impl Maze<'_> {
+    /// The authors' iLQR (`methods/ilqr/ilqr.py`): from the zero plan, one
+    /// pylqr iteration per counted rollout, each followed by a rollout of
+    /// the current plan on the real environment (the authors log that
+    /// rollout per iteration: their budget `--iterations` counts
+    /// iterations). The model queries (finite differences and line search
+    /// on the simulator's move rule) and the privileged cost (the change in
+    /// distance to the box) are not counted, as in their code. Once pylqr
+    /// stops (converged, or the regularisation past its ceiling) the plan no
+    /// longer changes and its return is repeated, as their log does.
+    fn ilqr(&mut self, budget: usize) -> Result<(Vec<f64>, usize), envbridge::Error> {
+        let info = nav::steps(&mut self.worker, self.task, self.seed, &[])?;
+        let goal = info.goal;
+        let dist = move |p: &[f64]| ((p[0] - goal[0]).powi(2) + (p[1] - goal[1]).powi(2)).sqrt();
+        let cost = move |x: &[f64], _u: &[f64], next: &[f64]| dist(next) - dist(x);
+        let zero = vec![vec![0.0; 2]; self.task.horizon];
+        let mut ilqr = Ilqr::new(IlqrConfig::default(), self, &cost, &info.start, zero)?;
+        let mut values = Vec::with_capacity(budget);
+        let mut last = None;
+        while values.len() < budget {
+            let changed = ilqr.iterate(self, &cost)?;
+            let value = match last {
+                Some(v) if !changed => v,
+                _ => {
+                    let plan: Vec<f64> = ilqr.controls().iter().flatten().copied().collect();
+                    self.rollout(&plan, false)?.value
+                }
+            };
+            last = Some(value);
+            values.push(value);
+        }
+        Ok((values, ilqr.iterations()))
+    }
+}
+
 impl NavExp {
     fn pool(&self) -> Result<Arc<Pool>> {
         let mut slot = self.pool.lock().unwrap_or_else(|p| p.into_inner());
@@ -214,6 +308,7 @@ impl NavExp {
         let dim = self.task.dim();
         Ok(match method {
             Method::Lap3(_) => unreachable!("LaP3 runs through plalam::plan"),
+            Method::Ilqr => unreachable!("iLQR runs through Maze::ilqr"),
             Method::LaMcts { config, half_width } => {
                 let space = BoxSpace::cube(dim, -half_width, *half_width);
                 Box::new(lamcts::LaMcts::new(
@@ -242,6 +337,11 @@ impl NavExp {
                 explr_p,
             } => Box::new(Voo::new(dim, *half_width, *explr_p)),
             Method::RandomShooting { sigma } => Box::new(RandomShooting { dim, sigma: *sigma }),
+            Method::Mppi {
+                samples,
+                sigma,
+                temperature,
+            } => Box::new(Mppi::new(dim, *samples, *sigma, *temperature)),
         })
     }
 }
@@ -271,6 +371,17 @@ impl Prepared for NavExp {
                     &mut ctx.rng.child("plan"),
                 )
                 .map_err(|e| anyhow!("{} maze {seed}: {e}", self.task.env))?
+            }
+            Method::Ilqr => {
+                let (values, iterations) = maze
+                    .ilqr(ctx.budget)
+                    .map_err(|e| anyhow!("{} maze {seed} (iLQR): {e}", self.task.env))?;
+                if std::env::var_os("SPACEPART_PLALAM_TIMING").is_some() {
+                    eprintln!(
+                        "plalam timing: iLQR maze {seed}: {iterations} iterations before its stop"
+                    );
+                }
+                values
             }
             other => {
                 let mut opt = self.optimizer(other, ctx.budget)?;
