@@ -653,18 +653,19 @@ impl Prepared for Moo {
 mod tests {
     use crate::{config, plan, workspace_root};
 
+    /// The config `id` and the index of its first `lamoo` method.
+    fn first_lamoo_method(id: &str) -> (config::Loaded, usize) {
+        let l = config::find(&workspace_root(), id).unwrap();
+        let m = l.exp.methods.iter().position(|m| m.algorithm == "lamoo");
+        (l, m.unwrap())
+    }
+
     /// `svm_shrinking` reaches LaMOO's SVM settings, is part of the run's
     /// fingerprint (method params are fingerprinted whole), and a value
     /// other than a boolean is refused naming the key.
     #[test]
     fn svm_shrinking_param() {
-        let base = config::find(&workspace_root(), "lamoo-branincurrin").unwrap();
-        let m = base
-            .exp
-            .methods
-            .iter()
-            .position(|m| m.algorithm == "lamoo")
-            .unwrap();
+        let (base, m) = first_lamoo_method("lamoo-branincurrin");
         let with = |v: Option<toml::Value>| {
             let mut l = base.clone();
             if let Some(v) = v {
@@ -696,13 +697,7 @@ mod tests {
     /// and the key.
     #[test]
     fn svm_max_iter_param() {
-        let base = config::find(&workspace_root(), "lamoo-branincurrin-cmaes").unwrap();
-        let m = base
-            .exp
-            .methods
-            .iter()
-            .position(|m| m.algorithm == "lamoo")
-            .unwrap();
+        let (base, m) = first_lamoo_method("lamoo-branincurrin-cmaes");
         let with = |v: i64| {
             let mut l = base.clone();
             l.exp.methods[m]
