@@ -96,8 +96,8 @@ pub use sampler::{
 };
 pub use searchkit::learn::{Gamma, KernelKind};
 pub use searchkit::partition::{
-    rank_by_point_hypervolume, CmaEsRegion, CmaTell, Cp, FreshCmaEs, LeafContext, LeafSampler,
-    RandomRegion, Selection, Ucb,
+    rank_by_point_hypervolume, CmaEsRegion, CmaPool, CmaTell, Cp, FreshCmaEs, LeafContext,
+    LeafSampler, RandomRegion, Selection, Ucb,
 };
 
 use searchkit::learn::SvcParams;

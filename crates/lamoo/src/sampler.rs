@@ -12,7 +12,7 @@
 
 use searchkit::baselines::{propose_qehvi_with_stats, QehviConfig, QehviStats, StartRegion};
 use searchkit::partition::{
-    CmaEsRegion, CmaTell, FreshCmaEs, LeafContext, LeafSampler, RandomRegion, Region,
+    CmaEsRegion, CmaPool, CmaTell, FreshCmaEs, LeafContext, LeafSampler, RandomRegion, Region,
 };
 use searchkit::rng::Stream;
 use searchkit::space::BoxSpace;
@@ -39,11 +39,19 @@ pub fn cmaes_region(filter: bool) -> CmaEsRegion {
 /// (0.15 in `branincurrin/` and `LaMOO/`, 0.5 in `vehiclesafety/` and
 /// `nasbench/`) and the tell step ([`CmaTell::Authors`] in `vehiclesafety/`
 /// and `nasbench/`, [`CmaTell::Corrected`] in `branincurrin/` and `LaMOO/`).
-pub fn cmaes_region_with(filter: bool, sigma_scale: f64, tell: CmaTell) -> CmaEsRegion {
+/// `pool` ranks the starts among the selected leaf's samples
+/// ([`CmaPool::Leaf`]) or its parent's ([`CmaPool::Parent`], the code's).
+pub fn cmaes_region_with(
+    filter: bool,
+    sigma_scale: f64,
+    tell: CmaTell,
+    pool: CmaPool,
+) -> CmaEsRegion {
     CmaEsRegion::fresh(FreshCmaEs {
         filter,
         sigma_scale,
         tell,
+        pool,
         ..FreshCmaEs::default()
     })
 }

@@ -18,7 +18,8 @@ use crate::runner::RunRecord;
 use crate::svg;
 use anyhow::{bail, Result};
 use lamoo::{
-    cmaes_region_with, qehvi_region, random_region, CmaTell, Cp, LaMoo, LaMooConfig, Selection,
+    cmaes_region_with, qehvi_region, random_region, CmaPool, CmaTell, Cp, LaMoo, LaMooConfig,
+    Selection,
 };
 use searchkit::baselines::{Nsga2, Qehvi, QehviConfig, RandomSearch, RegionStarts};
 use searchkit::functions::{BraninCurrin, Dtlz2, VehicleSafety};
@@ -70,11 +71,12 @@ struct CmaSettings {
     filter: bool,
     sigma: f64,
     tell: CmaTell,
+    pool: CmaPool,
 }
 
 impl CmaSettings {
     fn region(&self) -> lamoo::CmaEsRegion {
-        cmaes_region_with(self.filter, self.sigma, self.tell)
+        cmaes_region_with(self.filter, self.sigma, self.tell, self.pool)
     }
 }
 
@@ -91,10 +93,20 @@ fn cma_params(p: &mut Params, filter: bool) -> Result<CmaSettings> {
         "none" => CmaTell::None,
         _ => CmaTell::Authors,
     };
+    // `parent` is the code's leaf selection (its `leaf_select` samples from
+    // the chosen leaf's parent); `leaf`, the default, keeps earlier records.
+    let pool = match p
+        .choice("cmaes_pool", Some("leaf"), &["leaf", "parent"])?
+        .as_str()
+    {
+        "parent" => CmaPool::Parent,
+        _ => CmaPool::Leaf,
+    };
     Ok(CmaSettings {
         filter,
         sigma: p.f64_or("cmaes_sigma", 0.15)?,
         tell,
+        pool,
     })
 }
 
@@ -690,6 +702,29 @@ mod tests {
                 && e.contains("expected true or false"),
             "{e}"
         );
+    }
+
+    /// `cmaes_pool` reaches the fresh CMA-ES (`leaf` by default), counts in
+    /// the fingerprint, and an unknown value is refused with the choices.
+    #[test]
+    fn cmaes_pool_param() {
+        let (base, m) = first_lamoo_method("lamoo-branincurrin-cmaes");
+        let with = |v: &str| {
+            let mut l = base.clone();
+            l.exp.methods[m]
+                .params
+                .insert("cmaes_pool".into(), toml::Value::String(v.into()));
+            l
+        };
+        let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
+        assert!(debug(&base).contains("pool: Leaf"));
+        assert!(debug(&with("parent")).contains("pool: Parent"));
+        let fp = |l: &config::Loaded| plan::fingerprint(l, m, 100, 0, 0, &[]);
+        assert_ne!(fp(&with("parent")), fp(&base));
+        let e = crate::drivers::prepare(&with("sibling"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cmaes_pool") && e.contains("parent"), "{e}");
     }
 
     /// `svm_max_iter` reaches the SVM's iteration cap (libsvm's 10^7 by

@@ -103,7 +103,7 @@ use crate::rng::Stream;
 
 pub use region::{Region, RegionSampling};
 pub use samplers::{
-    rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaStart, CmaTell,
+    rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaPool, CmaStart, CmaTell,
     FreshCmaEs, RandomDraw, RandomRegion,
 };
 pub use search::{

@@ -192,7 +192,8 @@ impl Default for CmaEsSettings {
 /// every time; here the draws come from the run's stream.
 /// In leaf-selection mode the code ranks the *parent's* samples (its
 /// `leaf_select` returns the chosen leaf's parent as the node to sample
-/// from, with the full path); here the selected node's own samples are used.
+/// from, with the full path): [`CmaPool::Parent`]; the default
+/// [`CmaPool::Leaf`] ranks the selected node's own samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FreshCmaEs {
     /// How many of the best samples the start point is drawn from, at least
@@ -206,6 +207,21 @@ pub struct FreshCmaEs {
     /// Whether the fresh CMA-ES is first told the kept samples (the code's
     /// `es.tell(tell_X, tell_fX)`); default [`CmaTell::None`].
     pub tell: CmaTell,
+    /// Whose samples the start points are ranked among; default
+    /// [`CmaPool::Leaf`].
+    pub pool: CmaPool,
+}
+
+/// Which node's samples [`FreshCmaEs`] ranks its start points among.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CmaPool {
+    /// The selected node's own samples.
+    #[default]
+    Leaf,
+    /// Its parent's (the root's when the root is selected): what LaMOO's
+    /// code does in leaf-selection mode, whose `leaf_select` returns the
+    /// chosen leaf's parent as the node that samples.
+    Parent,
 }
 
 /// How [`FreshCmaEs`] tells its CMA-ES the kept samples before sampling.
@@ -232,6 +248,7 @@ impl Default for FreshCmaEs {
             sigma_scale: 0.15,
             filter: true,
             tell: CmaTell::None,
+            pool: CmaPool::Leaf,
         }
     }
 }
@@ -372,7 +389,15 @@ impl CmaEsRegion {
         }
         let space = ctx.space;
         let d = space.dim();
-        let pool = ctx.region.indices();
+        let levels = if f.filter || f.pool == CmaPool::Parent {
+            ctx.tree.relaxations(ctx.region)
+        } else {
+            vec![Region::whole(Vec::new())]
+        };
+        let pool = match (f.pool, levels.get(1)) {
+            (CmaPool::Parent, Some(parent)) => parent.indices(),
+            _ => ctx.region.indices(),
+        };
         let ranked = rank_pool(ctx.samples, pool, ctx.reference, rng);
         let kept: Vec<usize> = if ranked.len() > ctx.batch {
             ranked.into_iter().take(f.top.max(ctx.batch)).collect()
@@ -410,7 +435,7 @@ impl CmaEsRegion {
             es.tell_solutions(&xs, &fit);
         }
         let levels = if f.filter {
-            ctx.tree.relaxations(ctx.region)
+            levels
         } else {
             vec![Region::whole(Vec::new())]
         };

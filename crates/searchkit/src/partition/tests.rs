@@ -691,3 +691,51 @@ fn rebuild_features_give_the_tree_its_view() {
     let stats = opt.stats().unwrap();
     assert_eq!(stats.n[0], opt.samples().len());
 }
+
+/// `CmaPool::Parent` ranks the starts among the selected leaf's parent's
+/// samples (LaMOO's `leaf_select`), `Leaf` among the leaf's own: with one
+/// kept start and a vanishing sigma the proposal sits on the best sample of
+/// that pool, and in the child without the parent's best they differ.
+#[test]
+fn fresh_cmaes_pool_is_the_leaf_or_its_parent() {
+    let d = data(60, "bowl", bowl);
+    let tree = parts(10).build(&d, &Stream::root("t"));
+    let kids = tree.node(0).children.expect("the root splits");
+    let best = |idx: &[usize]| {
+        idx.iter()
+            .copied()
+            .max_by(|&a, &b| d.value(a).total_cmp(&d.value(b)))
+            .unwrap()
+    };
+    let root_best = best(tree.region_of(0).indices());
+    let child = kids
+        .into_iter()
+        .find(|&k| best(tree.region_of(k).indices()) != root_best)
+        .expect("one child lacks the root's best sample");
+    let region = tree.region_of(child);
+    let space = BoxSpace::cube(2, 0.0, 1.0);
+    let ctx = LeafContext {
+        region: &region,
+        tree: &tree,
+        samples: &d,
+        generation: 1,
+        points: &d.xs,
+        space: &space,
+        reference: None,
+        batch: 1,
+    };
+    let propose = |pool: CmaPool| {
+        let mut cma = CmaEsRegion::fresh(FreshCmaEs {
+            top: 1,
+            sigma_scale: 1e-12,
+            filter: false,
+            pool,
+            ..FreshCmaEs::default()
+        });
+        cma.propose(&ctx, &mut Stream::root("p"))
+    };
+    let near = |x: &[f64], i: usize| x.iter().zip(&d.xs[i]).all(|(a, b)| (a - b).abs() < 1e-6);
+    assert!(near(&propose(CmaPool::Leaf)[0], best(region.indices())));
+    assert!(near(&propose(CmaPool::Parent)[0], root_best));
+    assert_eq!(FreshCmaEs::default().pool, CmaPool::Leaf);
+}
