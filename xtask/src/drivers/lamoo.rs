@@ -93,10 +93,11 @@ fn cma_params(p: &mut Params, filter: bool) -> Result<CmaSettings> {
         "none" => CmaTell::None,
         _ => CmaTell::Authors,
     };
-    // `parent` is the code's leaf selection (its `leaf_select` samples from
-    // the chosen leaf's parent); `leaf`, the default, keeps earlier records.
+    // `parent`, the default, is the code's leaf selection (its
+    // `leaf_select` samples from the chosen leaf's parent); `leaf` ranks the
+    // leaf's own samples (our default before revision 3).
     let pool = match p
-        .choice("cmaes_pool", Some("leaf"), &["leaf", "parent"])?
+        .choice("cmaes_pool", Some("parent"), &["leaf", "parent"])?
         .as_str()
     {
         "parent" => CmaPool::Parent,
@@ -587,8 +588,18 @@ impl Moo {
 impl Prepared for Moo {
     /// 2: paired initial designs by default, qEHVI's GP with BoTorch's
     /// priors and the authors' start pool (issue 19); every method reruns.
-    fn revision(&self, _method: usize) -> u32 {
-        2
+    /// 3, LaMOO with the fresh CMA-ES only: its starts are ranked among the
+    /// selected leaf's parent's samples by default, as the code's
+    /// `leaf_select` does. (The CMA-ES baseline's tree never splits, so its
+    /// leaf has no parent and its records stand.)
+    fn revision(&self, method: usize) -> u32 {
+        match self.methods.get(method) {
+            Some(Algo::LaMoo {
+                sampler: InRegion::CmaEs(_),
+                ..
+            }) => 3,
+            _ => 2,
+        }
     }
 
     /// With `problem.python_reference`: our mean curves beside those of the
@@ -704,7 +715,7 @@ mod tests {
         );
     }
 
-    /// `cmaes_pool` reaches the fresh CMA-ES (`leaf` by default), counts in
+    /// `cmaes_pool` reaches the fresh CMA-ES (`parent` by default), counts in
     /// the fingerprint, and an unknown value is refused with the choices.
     #[test]
     fn cmaes_pool_param() {
@@ -717,10 +728,10 @@ mod tests {
             l
         };
         let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
-        assert!(debug(&base).contains("pool: Leaf"));
-        assert!(debug(&with("parent")).contains("pool: Parent"));
+        assert!(debug(&base).contains("pool: Parent"));
+        assert!(debug(&with("leaf")).contains("pool: Leaf"));
         let fp = |l: &config::Loaded| plan::fingerprint(l, m, 100, 0, 0, &[]);
-        assert_ne!(fp(&with("parent")), fp(&base));
+        assert_ne!(fp(&with("leaf")), fp(&base));
         let e = crate::drivers::prepare(&with("sibling"))
             .unwrap_err()
             .to_string();
