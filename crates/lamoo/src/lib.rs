@@ -94,6 +94,7 @@ pub use sampler::{
     cmaes_region, cmaes_region_with, qehvi_region, random_region, BatchProposer, InRegion,
     ProposerRegion, QehviProposer,
 };
+pub use searchkit::baselines::CmaBounds;
 pub use searchkit::learn::{Gamma, KernelKind};
 pub use searchkit::partition::{
     rank_by_point_hypervolume, CmaEsRegion, CmaPool, CmaTell, Cp, FreshCmaEs, LeafContext,

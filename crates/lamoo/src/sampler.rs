@@ -10,7 +10,9 @@
 //! [`BatchProposer`]; [`QehviProposer`] is core's qEHVI in that shape, and
 //! [`qehvi_region`] the ready-made LaMOO+qEHVI sampler.
 
-use searchkit::baselines::{propose_qehvi_with_stats, QehviConfig, QehviStats, StartRegion};
+use searchkit::baselines::{
+    propose_qehvi_with_stats, CmaBounds, QehviConfig, QehviStats, StartRegion,
+};
 use searchkit::partition::{
     CmaEsRegion, CmaPool, CmaTell, FreshCmaEs, LeafContext, LeafSampler, RandomRegion, Region,
 };
@@ -40,18 +42,22 @@ pub fn cmaes_region(filter: bool) -> CmaEsRegion {
 /// `nasbench/`) and the tell step ([`CmaTell::Authors`] in `vehiclesafety/`
 /// and `nasbench/`, [`CmaTell::Corrected`] in `branincurrin/` and `LaMOO/`).
 /// `pool` ranks the starts among the selected leaf's samples
-/// ([`CmaPool::Leaf`]) or its parent's ([`CmaPool::Parent`], the code's).
+/// ([`CmaPool::Leaf`]) or its parent's ([`CmaPool::Parent`], the code's);
+/// `bounds` is our resampling ([`CmaBounds::Resample`]) or pycma's
+/// transform ([`CmaBounds::PycmaTransform`], the code's).
 pub fn cmaes_region_with(
     filter: bool,
     sigma_scale: f64,
     tell: CmaTell,
     pool: CmaPool,
+    bounds: CmaBounds,
 ) -> CmaEsRegion {
     CmaEsRegion::fresh(FreshCmaEs {
         filter,
         sigma_scale,
         tell,
         pool,
+        bounds,
         ..FreshCmaEs::default()
     })
 }

@@ -18,8 +18,8 @@ use crate::runner::RunRecord;
 use crate::svg;
 use anyhow::{bail, Result};
 use lamoo::{
-    cmaes_region_with, qehvi_region, random_region, CmaPool, CmaTell, Cp, LaMoo, LaMooConfig,
-    Selection,
+    cmaes_region_with, qehvi_region, random_region, CmaBounds, CmaPool, CmaTell, Cp, LaMoo,
+    LaMooConfig, Selection,
 };
 use searchkit::baselines::{Nsga2, Qehvi, QehviConfig, RandomSearch, RegionStarts};
 use searchkit::functions::{BraninCurrin, Dtlz2, VehicleSafety};
@@ -72,11 +72,12 @@ struct CmaSettings {
     sigma: f64,
     tell: CmaTell,
     pool: CmaPool,
+    bounds: CmaBounds,
 }
 
 impl CmaSettings {
     fn region(&self) -> lamoo::CmaEsRegion {
-        cmaes_region_with(self.filter, self.sigma, self.tell, self.pool)
+        cmaes_region_with(self.filter, self.sigma, self.tell, self.pool, self.bounds)
     }
 }
 
@@ -103,11 +104,22 @@ fn cma_params(p: &mut Params, filter: bool) -> Result<CmaSettings> {
         "parent" => CmaPool::Parent,
         _ => CmaPool::Leaf,
     };
+    // `pycma`, the default, is the code's pycma boundary handler
+    // (`BoundTransform`); `resample` is core's resample-then-clip (our
+    // default before revision 4).
+    let bounds = match p
+        .choice("cmaes_bounds", Some("pycma"), &["resample", "pycma"])?
+        .as_str()
+    {
+        "pycma" => CmaBounds::PycmaTransform,
+        _ => CmaBounds::Resample,
+    };
     Ok(CmaSettings {
         filter,
         sigma: p.f64_or("cmaes_sigma", 0.15)?,
         tell,
         pool,
+        bounds,
     })
 }
 
@@ -588,16 +600,20 @@ impl Moo {
 impl Prepared for Moo {
     /// 2: paired initial designs by default, qEHVI's GP with BoTorch's
     /// priors and the authors' start pool (issue 19); every method reruns.
-    /// 3, LaMOO with the fresh CMA-ES only: its starts are ranked among the
-    /// selected leaf's parent's samples by default, as the code's
-    /// `leaf_select` does. (The CMA-ES baseline's tree never splits, so its
-    /// leaf has no parent and its records stand.)
+    /// 4, the methods with the code's fresh CMA-ES only (LaMOO+CMA-ES and
+    /// the CMA-ES baseline): pycma's boundary handler by default, and for
+    /// LaMOO its starts ranked among the selected leaf's parent's samples,
+    /// as the code's `leaf_select` does (revision 3, never committed, had the
+    /// parent pool alone).
     fn revision(&self, method: usize) -> u32 {
         match self.methods.get(method) {
-            Some(Algo::LaMoo {
-                sampler: InRegion::CmaEs(_),
-                ..
-            }) => 3,
+            Some(
+                Algo::LaMoo {
+                    sampler: InRegion::CmaEs(_),
+                    ..
+                }
+                | Algo::CmaEs { .. },
+            ) => 4,
             _ => 2,
         }
     }
@@ -715,27 +731,36 @@ mod tests {
         );
     }
 
-    /// `cmaes_pool` reaches the fresh CMA-ES (`parent` by default), counts in
-    /// the fingerprint, and an unknown value is refused with the choices.
+    /// `cmaes_pool` and `cmaes_bounds` reach the fresh CMA-ES (`parent` and
+    /// `pycma` by default), count in the fingerprint, and an unknown value
+    /// is refused with the choices.
     #[test]
-    fn cmaes_pool_param() {
+    fn cmaes_pool_and_bounds_params() {
         let (base, m) = first_lamoo_method("lamoo-branincurrin-cmaes");
-        let with = |v: &str| {
+        let with = |k: &str, v: &str| {
             let mut l = base.clone();
             l.exp.methods[m]
                 .params
-                .insert("cmaes_pool".into(), toml::Value::String(v.into()));
+                .insert(k.into(), toml::Value::String(v.into()));
             l
         };
         let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
         assert!(debug(&base).contains("pool: Parent"));
-        assert!(debug(&with("leaf")).contains("pool: Leaf"));
+        assert!(debug(&base).contains("bounds: PycmaTransform"));
+        assert!(debug(&with("cmaes_pool", "leaf")).contains("pool: Leaf"));
+        assert!(debug(&with("cmaes_bounds", "resample")).contains("bounds: Resample"));
         let fp = |l: &config::Loaded| plan::fingerprint(l, m, 100, 0, 0, &[]);
-        assert_ne!(fp(&with("leaf")), fp(&base));
-        let e = crate::drivers::prepare(&with("sibling"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("cmaes_pool") && e.contains("parent"), "{e}");
+        assert_ne!(fp(&with("cmaes_pool", "leaf")), fp(&base));
+        assert_ne!(fp(&with("cmaes_bounds", "resample")), fp(&base));
+        for (k, v, choice) in [
+            ("cmaes_pool", "sibling", "parent"),
+            ("cmaes_bounds", "penalty", "resample"),
+        ] {
+            let e = crate::drivers::prepare(&with(k, v))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(k) && e.contains(choice), "{e}");
+        }
     }
 
     /// `svm_max_iter` reaches the SVM's iteration cap (libsvm's 10^7 by

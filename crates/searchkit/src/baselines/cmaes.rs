@@ -7,11 +7,13 @@
 //! - Default strategy parameters of the tutorial with *positive* log weights
 //!   only (`w_i ∝ ln((lambda+1)/2) - ln i`, `i <= mu = lambda/2`), i.e. the
 //!   classic rank-mu update without the active (negative-weight) part.
-//! - Bounds: a candidate outside the cube is resampled up to
-//!   [`CmaEs::MAX_RESAMPLES`] times, then clipped. The update uses the step of
-//!   the point actually evaluated, so the mean always stays in the box. This is
-//!   simpler than pycma's default boundary handler (a penalty on a repaired
-//!   point) and is fine when the optimum is not pinned against a bound.
+//! - Bounds ([`CmaBounds`]): by default a candidate outside the cube is
+//!   resampled up to [`CmaEs::MAX_RESAMPLES`] times, then clipped. The update
+//!   uses the step of the point actually evaluated, so the mean always stays
+//!   in the box. This is simpler than pycma's default boundary handler and is
+//!   fine when the optimum is not pinned against a bound;
+//!   [`CmaBounds::PycmaTransform`] is pycma's (`BoundTransform`), for ports of
+//!   code that ran pycma where the optimum is.
 //! - The eigendecomposition of `C` (our own Jacobi solver,
 //!   [`crate::linalg::symmetric_eigen`]) is refreshed lazily, once at least
 //!   `lambda / (10 n (c1 + c_mu))` *generations* have passed. The tutorial's
@@ -55,8 +57,32 @@ pub struct CmaEs {
     p_c: Vec<f64>,
     generation: usize,
     eigen_generation: usize,
-    /// The unit-cube candidates of the last ask, awaiting their values.
+    /// The genotypes of the last ask (unit-cube coordinates; the candidates
+    /// themselves under [`CmaBounds::Resample`]), awaiting their values.
     pending: Vec<Vec<f64>>,
+    bounds: CmaBounds,
+    /// pycma's `al` and `au` per coordinate, in unit-cube units.
+    margins: Vec<(f64, f64)>,
+}
+
+/// How [`CmaEs`] keeps its candidates in the box.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CmaBounds {
+    /// Resample an outside candidate, then clip it (see the module docs).
+    #[default]
+    Resample,
+    /// pycma's default boundary handler (`BoundTransform`, its
+    /// `BoxConstraintsLinQuadTransformation`): the distribution lives in an
+    /// unbounded genotype space, and each coordinate of a sample is mapped
+    /// into `[lb, ub]`: the identity inside `[lb + al, ub - au]`, quadratic
+    /// within `al = min((ub - lb) / 2, (1 + |lb|) / 20)` of `lb` (and `au`
+    /// likewise of `ub`), mirrored and periodic beyond. So samples pile up
+    /// near a bound instead of thinning out, and the update uses genotypes.
+    /// Solutions given to [`CmaEs::tell_solutions`] are mapped back by the
+    /// inverse and, as pycma's `tell` does for solutions it did not propose,
+    /// their Mahalanobis distance from the mean is clipped at
+    /// `sqrt(n) + 2n / (n + 2)`.
+    PycmaTransform,
 }
 
 impl CmaEs {
@@ -130,7 +156,65 @@ impl CmaEs {
             generation: 0,
             eigen_generation: 0,
             pending: Vec::new(),
+            bounds: CmaBounds::Resample,
+            margins: Vec::new(),
         }
+    }
+
+    /// The same CMA-ES with another boundary handler ([`CmaBounds`]).
+    pub fn with_bounds(mut self, bounds: CmaBounds) -> Self {
+        self.bounds = bounds;
+        // pycma's margins come from the box's own bounds, not the unit cube's.
+        self.margins = (0..self.n)
+            .map(|i| {
+                let (lb, ub) = (self.space.lower[i], self.space.upper[i]);
+                let w = ub - lb;
+                let al = (w / 2.0).min((1.0 + lb.abs()) / 20.0);
+                let au = (w / 2.0).min((1.0 + ub.abs()) / 20.0);
+                (al / w, au / w)
+            })
+            .collect();
+        self
+    }
+
+    /// The candidate (unit cube) of genotype `g`.
+    fn phenotype(&self, g: &[f64]) -> Vec<f64> {
+        match self.bounds {
+            CmaBounds::Resample => g.to_vec(),
+            CmaBounds::PycmaTransform => g
+                .iter()
+                .zip(&self.margins)
+                .map(|(&x, &(al, au))| lin_quad(x, al, au))
+                .collect(),
+        }
+    }
+
+    /// The genotype pycma's `tell` takes for a solution it did not propose:
+    /// the inverse transform, then the repair of its distance to the mean.
+    fn foreign_genotype(&self, u: &[f64]) -> Vec<f64> {
+        let mut g: Vec<f64> = u
+            .iter()
+            .zip(&self.margins)
+            .map(|(&x, &(al, au))| lin_quad_inverse(x, al, au))
+            .collect();
+        let dx: Vec<f64> = g.iter().zip(&self.mean).map(|(a, m)| a - m).collect();
+        // ||D^-1 B^T dx|| / sigma.
+        let norm = (0..self.n)
+            .map(|k| {
+                let v: f64 = (0..self.n).map(|i| self.b[i][k] * dx[i]).sum::<f64>() / self.d[k];
+                v * v
+            })
+            .sum::<f64>()
+            .sqrt()
+            / self.sigma;
+        let nf = self.n as f64;
+        let fac = norm / (nf.sqrt() + 2.0 * nf / (nf + 2.0));
+        if fac > 1.0 {
+            for (gi, (m, d)) in g.iter_mut().zip(self.mean.iter().zip(&dx)) {
+                *gi = m + d / fac;
+            }
+        }
+        g
     }
 
     /// Current mean, in box coordinates.
@@ -163,6 +247,15 @@ impl CmaEs {
 
     fn sample_one(&self, rng: &mut Stream) -> Vec<f64> {
         let n = self.n;
+        if self.bounds == CmaBounds::PycmaTransform {
+            let dz: Vec<f64> = self.d.iter().map(|d| d * rng.normal()).collect();
+            return (0..n)
+                .map(|i| {
+                    let y: f64 = self.b[i].iter().zip(&dz).map(|(b, v)| b * v).sum();
+                    self.mean[i] + self.sigma * y
+                })
+                .collect();
+        }
         let mut x = vec![0.0; n];
         for attempt in 0..=Self::MAX_RESAMPLES {
             // y = B D z, x = m + sigma y.
@@ -283,7 +376,10 @@ impl CmaEs {
             .map(|x| {
                 let mut u = self.space.to_unit(x);
                 u.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
-                u
+                match self.bounds {
+                    CmaBounds::Resample => u,
+                    CmaBounds::PycmaTransform => self.foreign_genotype(&u),
+                }
             })
             .collect();
         let key = |i: usize| {
@@ -300,6 +396,41 @@ impl CmaEs {
     }
 }
 
+/// pycma's `BoxConstraintsLinQuadTransformation` of one coordinate into
+/// `[0, 1]` with margins `al`, `au`: shifted by its period and mirrored into
+/// `[-al, 1 + au]`, then quadratic within the margins.
+fn lin_quad(mut x: f64, al: f64, au: f64) -> f64 {
+    if x < -2.0 * al - 0.5 || x > 1.0 + 2.0 * au + 0.5 {
+        let r = 2.0 * (1.0 + al + au);
+        let s = -2.0 * al - 0.5;
+        x -= r * ((x - s) / r).floor();
+    }
+    if x > 1.0 + au {
+        x -= 2.0 * (x - 1.0 - au);
+    }
+    if x < -al {
+        x += 2.0 * (-al - x);
+    }
+    if x < al {
+        x = (x + al).powi(2) / 4.0 / al;
+    }
+    if x > 1.0 - au {
+        x = 1.0 - (x - (1.0 + au)).powi(2) / 4.0 / au;
+    }
+    x
+}
+
+/// The inverse of [`lin_quad`] on `[0, 1]`, into `[-al, 1 + au]`.
+fn lin_quad_inverse(x: f64, al: f64, au: f64) -> f64 {
+    if x < al {
+        -al + 2.0 * (al * x).sqrt()
+    } else if x > 1.0 - au {
+        1.0 + au - 2.0 * (au * (1.0 - x)).sqrt()
+    } else {
+        x
+    }
+}
+
 impl Optimizer<Vec<f64>> for CmaEs {
     fn name(&self) -> String {
         "cmaes".into()
@@ -309,7 +440,7 @@ impl Optimizer<Vec<f64>> for CmaEs {
         self.pending = (0..self.lambda).map(|_| self.sample_one(rng)).collect();
         self.pending
             .iter()
-            .map(|u| self.space.from_unit(u))
+            .map(|g| self.space.from_unit(&self.phenotype(g)))
             .collect()
     }
 
@@ -378,6 +509,58 @@ mod tests {
         let mut es = CmaEs::new(space, Some(vec![0.5, 0.5]), 0.2, Some(4));
         es.tell_solutions(&xs[..3], &fit[..3]);
         assert_eq!(es.generation(), 0);
+    }
+
+    /// pycma's transform: identity inside, continuous at the margins, onto
+    /// `[0, 1]`, periodic; its inverse undoes it on the box.
+    #[test]
+    fn pycma_transform_maps_onto_the_box_and_inverts() {
+        let (al, au) = (0.05, 0.1);
+        for &x in &[0.05, 0.3, 0.9] {
+            assert_eq!(lin_quad(x, al, au), x);
+        }
+        assert!((lin_quad(-0.05, al, au)).abs() < 1e-15);
+        assert!((lin_quad(1.1, al, au) - 1.0).abs() < 1e-15);
+        // Mirrored around -al, and periodic with 2 (1 + al + au).
+        assert!((lin_quad(-0.07, al, au) - lin_quad(-0.03, al, au)).abs() < 1e-15);
+        let r = 2.0 * (1.0 + al + au);
+        assert!((lin_quad(0.4 + 3.0 * r, al, au) - 0.4).abs() < 1e-12);
+        for i in 0..=1000 {
+            let x = -5.0 + 0.01 * f64::from(i);
+            let y = lin_quad(x, al, au);
+            assert!((0.0..=1.0).contains(&y), "{x} -> {y}");
+        }
+        for i in 0..=100 {
+            let y = 0.01 * f64::from(i);
+            let g = lin_quad_inverse(y, al, au);
+            assert!((lin_quad(g, al, au) - y).abs() < 1e-12, "{y}");
+        }
+    }
+
+    /// Under pycma's transform, candidates come back in the box and pile up
+    /// near a bound the mean sits on; told foreign solutions far from the
+    /// mean are pulled in to the repair length.
+    #[test]
+    fn pycma_bounds_keep_candidates_in_the_box() {
+        let space = BoxSpace::new(vec![1.0, 1.0], vec![3.0, 3.0]);
+        let mut es = CmaEs::new(space.clone(), Some(vec![1.0, 2.0]), 0.2, Some(50))
+            .with_bounds(CmaBounds::PycmaTransform);
+        let mut rng = Stream::root("pycma-bounds");
+        let xs = es.ask(&mut rng);
+        assert!(xs.iter().flatten().all(|v| (1.0..=3.0).contains(v)));
+        let near = xs.iter().filter(|x| x[0] < 1.1).count();
+        let mut plain = CmaEs::new(space, Some(vec![1.0, 2.0]), 0.2, Some(50));
+        let near_plain = plain.ask(&mut rng).iter().filter(|x| x[0] < 1.1).count();
+        assert!(near > near_plain, "{near} vs {near_plain}");
+        // Foreign solutions far away: the mean moves by at most the repair
+        // length (sqrt 2 + 1 sigmas) instead of all the way.
+        let far = vec![vec![2.9, 2.9]; 50];
+        let fit: Vec<f64> = (0..50).map(f64::from).collect();
+        let before = es.mean();
+        es.tell_solutions(&far, &fit);
+        let after = es.mean();
+        let step = ((after[0] - before[0]).powi(2) + (after[1] - before[1]).powi(2)).sqrt() / 2.0;
+        assert!(step <= 0.2 * (2f64.sqrt() + 1.0) + 1e-9, "{step}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod rea;
 mod turbo;
 
 pub use bo::{incumbent_mean, top_ei, GpBo, GpBoConfig};
-pub use cmaes::CmaEs;
+pub use cmaes::{CmaBounds, CmaEs};
 pub use nsga2::Nsga2;
 pub use qehvi::{
     propose_qehvi, propose_qehvi_with_stats, Qehvi, QehviConfig, QehviStats, RegionStarts,

@@ -13,7 +13,7 @@
 //!   `propose_rand_samples_cmaes`).
 
 use super::{LeafContext, LeafSampler, Region, RegionSampling, Samples};
-use crate::baselines::CmaEs;
+use crate::baselines::{CmaBounds, CmaEs};
 use crate::optimizer::{Evaluated, Optimizer};
 use crate::pareto::{hypervolume, pareto_front_indices};
 use crate::rng::Stream;
@@ -210,6 +210,10 @@ pub struct FreshCmaEs {
     /// Whose samples the start points are ranked among; default
     /// [`CmaPool::Leaf`].
     pub pool: CmaPool,
+    /// How the CMA-ES keeps candidates in the box; default
+    /// [`CmaBounds::Resample`]. The code's pycma uses
+    /// [`CmaBounds::PycmaTransform`].
+    pub bounds: CmaBounds,
 }
 
 /// Which node's samples [`FreshCmaEs`] ranks its start points among.
@@ -249,6 +253,7 @@ impl Default for FreshCmaEs {
             filter: true,
             tell: CmaTell::None,
             pool: CmaPool::Leaf,
+            bounds: CmaBounds::Resample,
         }
     }
 }
@@ -423,7 +428,7 @@ impl CmaEsRegion {
         };
         let sigma0 = (sigma_box / mean_range).clamp(1e-8, 1.0);
         let popsize = kept.len().max(2);
-        let mut es = CmaEs::new(space.clone(), x0, sigma0, Some(popsize));
+        let mut es = CmaEs::new(space.clone(), x0, sigma0, Some(popsize)).with_bounds(f.bounds);
         if f.tell != CmaTell::None && kept.len() >= 2 {
             let xs: Vec<Vec<f64>> = kept.iter().map(|&i| ctx.samples.xs[i].clone()).collect();
             let sign = if f.tell == CmaTell::Authors {
