@@ -26,10 +26,12 @@
 
 pub mod nav;
 pub mod task;
+pub mod twin;
 pub mod worker;
 
 pub use nav::{NavRollout, NavTask, NAV_TASK_NAMES};
 pub use task::{mean_return, EnvProblem, Task, TASK_NAMES};
+pub use twin::{NavLayout, NavTwin};
 pub use worker::{Answer, Error, Lease, Pool, Request, Worker, WorkerConfig, WORKER_SCRIPT};
 
 use std::path::PathBuf;
