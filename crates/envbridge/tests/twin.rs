@@ -85,10 +85,16 @@ fn solving_plan(twin: &NavTwin, horizon: usize) -> Option<Vec<f64>> {
 }
 
 /// Rolls `plans` out on both and compares; returns the largest difference
-/// in position or value seen.
-fn compare(w: &mut Lease, task: &NavTask, seed: u64, twin: &NavTwin, plans: &[Vec<f64>]) -> f64 {
+/// in position or value seen and how many values were bit-equal.
+fn compare(
+    w: &mut Lease,
+    task: &NavTask,
+    seed: u64,
+    twin: &NavTwin,
+    plans: &[Vec<f64>],
+) -> (f64, usize) {
     let all: Vec<usize> = (1..=task.horizon).collect();
-    let mut worst = 0.0f64;
+    let (mut worst, mut exact) = (0.0f64, 0);
     for (i, plan) in plans.iter().enumerate() {
         let want = nav::rollout(w, task, seed, plan, None, &all).unwrap();
         let got = twin.rollout(plan, &all).unwrap();
@@ -104,8 +110,9 @@ fn compare(w: &mut Lease, task: &NavTask, seed: u64, twin: &NavTwin, plans: &[Ve
         let d = (got.value - want.value).abs();
         assert!(d <= TOL, "{what}: value {} vs {}", got.value, want.value);
         worst = worst.max(d);
+        exact += (got.value == want.value) as usize;
     }
-    worst
+    (worst, exact)
 }
 
 /// The plans of one maze: 4 random N(0, 8^2), zero, straight east and
@@ -130,7 +137,7 @@ fn check_task(test: &str, name: &str, seeds: std::ops::RangeInclusive<u64>) {
     let Some(mut w) = lease(test) else { return };
     let task = NavTask::parse(name).unwrap();
     let mut worst = 0.0f64;
-    let mut solved = 0;
+    let (mut solved, mut exact, mut rolled) = (0, 0, 0);
     for seed in seeds {
         let twin = NavTwin::new(layout(&mut w, &task, seed).unwrap()).unwrap();
         assert_eq!(twin.layout().horizon, task.horizon);
@@ -145,7 +152,8 @@ fn check_task(test: &str, name: &str, seeds: std::ops::RangeInclusive<u64>) {
             want.value > 0.0,
             "{name} maze {seed}: the worker does not solve the twin's plan"
         );
-        worst = worst.max(compare(&mut w, &task, seed, &twin, &plans));
+        let (d, e) = compare(&mut w, &task, seed, &twin, &plans);
+        (worst, exact, rolled) = (worst.max(d), exact + e, rolled + plans.len());
         // Single moves from anywhere near the walls, as iLQR's model asks.
         let mut g = Gauss(seed ^ 0x5eed);
         let (lo, hi) =
@@ -182,7 +190,9 @@ fn check_task(test: &str, name: &str, seeds: std::ops::RangeInclusive<u64>) {
         }
         assert!(moved > 0 && moved < queries.len(), "{moved} of 300 moved");
     }
-    eprintln!("{name}: {solved} mazes solved by the twin's plan; largest difference {worst:e}");
+    eprintln!(
+        "{name}: {solved} mazes solved by the twin's plan; {exact} of {rolled} returns bit-equal; largest difference {worst:e}"
+    );
 }
 
 #[test]
