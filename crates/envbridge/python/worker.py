@@ -34,6 +34,11 @@ authors' `methods/ilqr/ilqr.py` steps the simulator from set positions): x
 holds queries of 4 floats (agent x, agent z, a[0], a[1]), seeds one maze;
 the answer's "next" is the (x, z) after one move of the authors' rule from
 each, and "start" / "goal" the agent's start and the box's (x, z).
+
+Policy "layout" (for the Rust-native twin, `envbridge::twin`): seeds one
+maze, x empty; the answer's "layout" holds everything the move rule and the
+reward read (the collision segments, the entities that block a move, the
+agent's start and radius, the box, step size and horizon), exactly.
 """
 
 import base64
@@ -203,6 +208,47 @@ def nav_step(req):
     }
 
 
+def nav_layout(req):
+    """What `nav_move` and `nav_rollout` read in maze seeds[0], for the twin.
+
+    Walls are `env.wall_segs` as `intersect_circle_segs` sees them, in its
+    order (a, b): only segments starting at floor level collide, so the
+    doors are gaps between them. The twin drops the y terms of the
+    package's 3-D arithmetic, exact only while every y is 0 and every array
+    float64, so anything else is refused rather than mirrored wrongly.
+    """
+    name = req["env"]
+    if name not in NAV_TASKS:
+        raise ValueError(f"unknown planning task {name!r} ({', '.join(NAV_TASKS)})")
+    _, horizon, step = NAV_TASKS[name]
+    if len(req["seeds"]) != 1:
+        raise ValueError("policy layout takes one maze seed")
+    env = nav_maze(name, req["seeds"][0])
+    segs = np.asarray(env.wall_segs)
+    start, box = env.nav_start[0], env.box.pos
+    blockers = [e for e in env.entities if e is not env.agent]
+    if segs.dtype != np.float64 or np.any(segs[:, :, 1] != 0):
+        raise ValueError("layout: wall segments off the floor or not float64")
+    if start.dtype != np.float64 or any(e.pos.dtype != np.float64 for e in blockers):
+        raise ValueError("layout: positions not float64")
+    return {
+        "returns": [],
+        "steps": [],
+        "layout": {
+            "env": name,
+            "seed": int(req["seeds"][0]),
+            "horizon": horizon,
+            "step": step,
+            "walls": [[float(a[0]), float(a[2]), float(b[0]), float(b[2])] for a, b in segs],
+            "start": [float(v) for v in start],
+            "agent_radius": float(env.agent.radius),
+            "goal": [float(v) for v in box],
+            "goal_radius": float(env.box.radius),
+            "blockers": [[float(e.pos[0]), float(e.pos[2]), float(e.radius)] for e in blockers],
+        },
+    }
+
+
 def nav_rollout(req):
     """One open-loop plan per seed, under the authors' rule.
 
@@ -293,6 +339,8 @@ def evaluate(req):
         return nav_rollout(req)
     if req["policy"] == "step":
         return nav_step(req)
+    if req["policy"] == "layout":
+        return nav_layout(req)
     env = get_env(req["env"])
     x = np.asarray(req["x"], dtype=np.float64)
     policy = req["policy"]

@@ -94,6 +94,9 @@ pub struct Answer {
     pub start: Vec<f64>,
     #[serde(default)]
     pub goal: Vec<f64>,
+    /// Policy `layout` (see [`crate::twin::layout`]): one maze's geometry.
+    #[serde(default)]
+    pub layout: Option<crate::twin::NavLayout>,
 }
 
 #[derive(Deserialize)]

@@ -3,11 +3,21 @@
 //! rolled out by the `envbridge` worker under the authors' MiniWorld rule.
 //! The curve is whether the maze is solved yet (best return > 0) after each
 //! rollout, so its mean over seeds is the fraction of mazes solved.
+//!
+//! Every method takes `dynamics = "worker"` (the default: every rollout and
+//! iLQR model query goes to the Python worker) or `"twin"`: the maze's
+//! geometry is fetched from the worker once and the moves, collisions and
+//! returns are replayed by `envbridge::twin` in Rust, equal to the worker's
+//! up to `tanh`'s last bits (see its docs), hundreds of times faster. The
+//! twin renders nothing, so LaP3 with the latent refuses it. iLQR runs on
+//! it too, but its second finite differences magnify those last bits, so
+//! its plans drift from the worker's (slightly: 1e-5 in the return after 5
+//! iterations on MazeS3 maze 123).
 
 use super::{Driver, Prepared, RunContext, RunOutput};
 use crate::config::{Loaded, Params};
 use anyhow::{anyhow, bail, Result};
-use envbridge::{nav, Lease, NavTask, Pool, NAV_TASK_NAMES};
+use envbridge::{nav, twin, Lease, NavTask, NavTwin, Pool, NAV_TASK_NAMES};
 use plalam::baselines::{Cem, Mppi, RandomShooting, Voo};
 use plalam::{FrameShape, Ilqr, IlqrConfig, Lap3Config, Metric, Model, Objective, Outcome};
 use searchkit::baselines::CmaEs;
@@ -74,12 +84,23 @@ enum Method {
     Ilqr,
 }
 
+/// Who rolls a plan out (method param `dynamics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dynamics {
+    Worker,
+    Twin,
+}
+
+const DYNAMICS: [&str; 2] = ["worker", "twin"];
+
 #[derive(Debug)]
 struct NavExp {
     task: NavTask,
     seed_base: u64,
     frame_every: usize,
     methods: Vec<Method>,
+    /// Per method.
+    dynamics: Vec<Dynamics>,
     pool: Mutex<Option<Arc<Pool>>>,
 }
 
@@ -98,10 +119,14 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
         height: task.height,
         width: task.width,
     };
-    let mut methods = vec![];
+    let (mut methods, mut dynamics) = (vec![], vec![]);
     for (i, m) in l.exp.methods.iter().enumerate() {
         let key = format!("methods[{i}].params");
         let mut p = Params::new(l, key.clone(), &m.params);
+        let dyn_ = match p.choice("dynamics", Some("worker"), &DYNAMICS)?.as_str() {
+            "twin" => Dynamics::Twin,
+            _ => Dynamics::Worker,
+        };
         let method = match m.algorithm.as_str() {
             "lap3" => {
                 let d = Lap3Config::default();
@@ -198,13 +223,23 @@ fn prepare(l: &Loaded) -> Result<Box<dyn Prepared>> {
             },
         };
         p.finish()?;
+        if let (Method::Lap3(c), Dynamics::Twin) = (&method, dyn_) {
+            if c.latent {
+                bail!(l.err(
+                    &format!("{key}.dynamics"),
+                    "`twin` renders no frames, and LaP3's latent reads them: use dynamics = \"worker\", or latent = false"
+                ));
+            }
+        }
         methods.push(method);
+        dynamics.push(dyn_);
     }
     Ok(Box::new(NavExp {
         task,
         seed_base,
         frame_every,
         methods,
+        dynamics,
         pool: Mutex::new(None),
     }))
 }
@@ -220,9 +255,15 @@ fn positive(l: &Loaded, key: &str, name: &str, v: f64) -> Result<f64> {
     }
 }
 
-/// One maze through a leased worker.
+/// What rolls one maze's plans out.
+enum Sim {
+    Worker(Lease),
+    Twin(NavTwin),
+}
+
+/// One maze through a leased worker or its twin.
 struct Maze<'a> {
-    worker: Lease,
+    sim: Sim,
     task: &'a NavTask,
     seed: u64,
     frame_every: usize,
@@ -231,14 +272,25 @@ struct Maze<'a> {
 impl Objective for Maze<'_> {
     type Error = envbridge::Error;
     fn rollout(&mut self, actions: &[f64], frames: bool) -> Result<Outcome, envbridge::Error> {
-        let r = nav::rollout(
-            &mut self.worker,
-            self.task,
-            self.seed,
-            actions,
-            frames.then_some(self.frame_every),
-            &[],
-        )?;
+        let r = match &mut self.sim {
+            Sim::Worker(w) => nav::rollout(
+                w,
+                self.task,
+                self.seed,
+                actions,
+                frames.then_some(self.frame_every),
+                &[],
+            )?,
+            // `prepare` refuses the twin to LaP3 with the latent, the one
+            // method that asks for frames.
+            Sim::Twin(_) if frames => {
+                return Err(envbridge::Error::Request {
+                    message: "the twin renders no frames".into(),
+                    tail: String::new(),
+                })
+            }
+            Sim::Twin(t) => t.rollout(actions, &[])?,
+        };
         Ok(Outcome {
             value: r.value,
             frames: r.frames,
@@ -255,8 +307,17 @@ impl Model for Maze<'_> {
             .iter()
             .map(|(x, u)| [x[0], x[1], u[0], u[1]])
             .collect();
-        let s = nav::steps(&mut self.worker, self.task, self.seed, &q)?;
-        Ok(s.next.iter().map(|p| p.to_vec()).collect())
+        Ok(match &mut self.sim {
+            Sim::Worker(w) => nav::steps(w, self.task, self.seed, &q)?
+                .next
+                .iter()
+                .map(|p| p.to_vec())
+                .collect(),
+            Sim::Twin(t) => q
+                .iter()
+                .map(|&[x, z, a0, a1]| t.step([x, z], [a0, a1]).to_vec())
+                .collect(),
+        })
     }
 }
 
@@ -271,12 +332,17 @@ impl Maze<'_> {
     /// stops (converged, or the regularisation past its ceiling) the plan no
     /// longer changes and its return is repeated, as their log does.
     fn ilqr(&mut self, budget: usize) -> Result<(Vec<f64>, usize), envbridge::Error> {
-        let info = nav::steps(&mut self.worker, self.task, self.seed, &[])?;
-        let goal = info.goal;
+        let (start, goal) = match &mut self.sim {
+            Sim::Worker(w) => {
+                let info = nav::steps(w, self.task, self.seed, &[])?;
+                (info.start, info.goal)
+            }
+            Sim::Twin(t) => (t.start(), t.goal()),
+        };
         let dist = move |p: &[f64]| ((p[0] - goal[0]).powi(2) + (p[1] - goal[1]).powi(2)).sqrt();
         let cost = move |x: &[f64], _u: &[f64], next: &[f64]| dist(next) - dist(x);
         let zero = vec![vec![0.0; 2]; self.task.horizon];
-        let mut ilqr = Ilqr::new(IlqrConfig::default(), self, &cost, &info.start, zero)?;
+        let mut ilqr = Ilqr::new(IlqrConfig::default(), self, &cost, &start, zero)?;
         let mut values = Vec::with_capacity(budget);
         let mut last = None;
         while values.len() < budget {
@@ -353,8 +419,18 @@ impl Prepared for NavExp {
 
     fn run(&self, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let seed = self.seed_base + ctx.seed;
+        let sim = match self.dynamics[ctx.method] {
+            Dynamics::Worker => Sim::Worker(self.pool()?.lease()?),
+            // One worker request for the geometry; the lease goes back at once.
+            Dynamics::Twin => {
+                let mut w = self.pool()?.lease()?;
+                let layout = twin::layout(&mut w, &self.task, seed)
+                    .map_err(|e| anyhow!("{} maze {seed} (layout): {e}", self.task.env))?;
+                Sim::Twin(NavTwin::new(layout)?)
+            }
+        };
         let mut maze = Maze {
-            worker: self.pool()?.lease()?,
+            sim,
             task: &self.task,
             seed,
             frame_every: self.frame_every,
@@ -463,6 +539,93 @@ fn solved_curve(values: &[f64]) -> RunOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::RunContext;
+    use crate::{config, plan, workspace_root};
+    use searchkit::rng::Stream;
+
+    fn mazes3() -> config::Loaded {
+        config::find(&workspace_root(), "plalam-mazes3").unwrap()
+    }
+
+    fn method(l: &config::Loaded, name: &str) -> usize {
+        l.exp.methods.iter().position(|m| m.name == name).unwrap()
+    }
+
+    fn with_dynamics(l: &config::Loaded, m: usize, v: &str) -> config::Loaded {
+        let mut l = l.clone();
+        l.exp.methods[m]
+            .params
+            .insert("dynamics".into(), toml::Value::String(v.into()));
+        l
+    }
+
+    /// `dynamics` is `worker` unless set, counts in the fingerprint, names
+    /// its choices when wrong, and LaP3 with the latent refuses the twin.
+    #[test]
+    fn dynamics_param() {
+        let base = mazes3();
+        let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
+        let n = base.exp.methods.len();
+        assert!(debug(&base).contains(&format!("dynamics: [{}]", vec!["Worker"; n].join(", "))));
+        let cma = method(&base, "CMA-ES");
+        let twin = with_dynamics(&base, cma, "twin");
+        assert!(debug(&twin).contains("Twin"));
+        let fp = |l: &config::Loaded| plan::fingerprint(l, cma, 100, 0, 0, &[]);
+        assert_ne!(fp(&twin), fp(&base));
+        let e = crate::drivers::prepare(&with_dynamics(&base, cma, "python"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("methods[{cma}].params.dynamics")) && e.contains("worker, twin"),
+            "{e}"
+        );
+        let lap3 = method(&base, "LaP3");
+        let e = crate::drivers::prepare(&with_dynamics(&base, lap3, "twin"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("renders no frames"), "{e}");
+        let flat = method(&base, "LaP3 without latent");
+        assert!(debug(&with_dynamics(&base, flat, "twin")).contains("Twin"));
+    }
+
+    /// With the simulators' venv: CMA-ES, LaP3 without latent and iLQR on
+    /// the twin give the worker's curve and, up to tanh's last bits (see
+    /// `envbridge::twin`), its returns. iLQR's second differences (step
+    /// 1e-5) divide those bits by 1e-10, so its plan drifts from the
+    /// worker's (by 1e-5 in the return after 5 iterations on maze 123).
+    #[test]
+    fn twin_runs_give_the_worker_values() {
+        if let Err(e) = envbridge::python() {
+            eprintln!("SKIPPED twin_runs_give_the_worker_values: {e}");
+            return;
+        }
+        let base = mazes3();
+        for (name, budget, tol) in [
+            ("CMA-ES", 30, 1e-12),
+            ("LaP3 without latent", 60, 1e-12),
+            ("iLQR", 5, 1e-3),
+        ] {
+            let m = method(&base, name);
+            let run = |l: &config::Loaded| {
+                let ctx = RunContext {
+                    method: m,
+                    seed: 0,
+                    budget,
+                    rng: Stream::for_run(&l.exp.id, name, 0),
+                    design: Stream::for_design(&l.exp.id, 0),
+                    device: None,
+                    journal: None,
+                };
+                crate::drivers::prepare(l).unwrap().run(&ctx).unwrap()
+            };
+            let worker = run(&base);
+            let twin = run(&with_dynamics(&base, m, "twin"));
+            assert_eq!(twin.curve, worker.curve, "{name}");
+            let best = |o: &RunOutput| o.scalars["final_best_return"];
+            let d = (best(&twin) - best(&worker)).abs();
+            assert!(d < tol, "{name}: {} vs {}", best(&twin), best(&worker));
+        }
+    }
 
     #[test]
     fn the_curve_turns_to_one_at_the_first_success() {
