@@ -559,11 +559,15 @@ mod tests {
         l
     }
 
-    /// `dynamics` is `worker` unless set, counts in the fingerprint, names
-    /// its choices when wrong, and LaP3 with the latent refuses the twin.
+    /// `dynamics` is `worker` unless set (the config sets `twin` on the
+    /// frame-free methods), counts in the fingerprint, names its choices
+    /// when wrong, and LaP3 with the latent refuses the twin.
     #[test]
     fn dynamics_param() {
-        let base = mazes3();
+        let mut base = mazes3();
+        for m in &mut base.exp.methods {
+            m.params.remove("dynamics");
+        }
         let debug = |l: &config::Loaded| format!("{:?}", crate::drivers::prepare(l).unwrap());
         let n = base.exp.methods.len();
         assert!(debug(&base).contains(&format!("dynamics: [{}]", vec!["Worker"; n].join(", "))));
@@ -618,7 +622,7 @@ mod tests {
                 };
                 crate::drivers::prepare(l).unwrap().run(&ctx).unwrap()
             };
-            let worker = run(&base);
+            let worker = run(&with_dynamics(&base, m, "worker"));
             let twin = run(&with_dynamics(&base, m, "twin"));
             assert_eq!(twin.curve, worker.curve, "{name}");
             let best = |o: &RunOutput| o.scalars["final_best_return"];
