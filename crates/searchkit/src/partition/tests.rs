@@ -544,22 +544,34 @@ fn partition_search_refuses_bad_setups() {
     assert_eq!(e, SearchError::Reference(vec![0.0]));
 }
 
+/// A single-objective leaf context on the unit square (first build, no
+/// reference point) for the fresh CMA-ES tests.
+fn bowl_context<'a>(
+    region: &'a Region,
+    tree: &'a Tree,
+    d: &'a Samples,
+    space: &'a BoxSpace,
+    batch: usize,
+) -> LeafContext<'a> {
+    LeafContext {
+        region,
+        tree,
+        samples: d,
+        generation: 1,
+        points: &d.xs,
+        space,
+        reference: None,
+        batch,
+    }
+}
+
 #[test]
 fn fresh_cmaes_ranks_by_value_without_a_reference() {
     let d = data(60, "bowl", bowl);
     let tree = parts(10).build(&d, &Stream::root("t"));
     let region = tree.select_with(0.0, &mut Stream::root("s"));
     let space = BoxSpace::cube(2, 0.0, 1.0);
-    let ctx = LeafContext {
-        region: &region,
-        tree: &tree,
-        samples: &d,
-        generation: 1,
-        points: &d.xs,
-        space: &space,
-        reference: None,
-        batch: 4,
-    };
+    let ctx = bowl_context(&region, &tree, &d, &space, 4);
     let mut cma = CmaEsRegion::fresh(FreshCmaEs::default());
     let xs = cma.propose(&ctx, &mut Stream::root("p"));
     assert_eq!(xs.len(), 4);
@@ -714,16 +726,7 @@ fn fresh_cmaes_pool_is_the_leaf_or_its_parent() {
         .expect("one child lacks the root's best sample");
     let region = tree.region_of(child);
     let space = BoxSpace::cube(2, 0.0, 1.0);
-    let ctx = LeafContext {
-        region: &region,
-        tree: &tree,
-        samples: &d,
-        generation: 1,
-        points: &d.xs,
-        space: &space,
-        reference: None,
-        batch: 1,
-    };
+    let ctx = bowl_context(&region, &tree, &d, &space, 1);
     let propose = |pool: CmaPool| {
         let mut cma = CmaEsRegion::fresh(FreshCmaEs {
             top: 1,
