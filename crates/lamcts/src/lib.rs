@@ -88,7 +88,9 @@ mod region_ei;
 mod tests;
 
 pub use model_samplers::{BoRegion, SamplerKind, TurboRegion};
-pub use region_ei::{propose_ei_in_region, region_sobol_samples, REGION_POINTS_PER_SEED};
+pub use region_ei::{
+    propose_ei_in_region, region_sobol_samples, ProbeTest, RegionTest, REGION_POINTS_PER_SEED,
+};
 pub use searchkit::partition::{
     CmaEsRegion, CmaEsSettings, CmaStart, LeafContext, LeafSampler, RandomDraw, RandomRegion, Ucb,
 };

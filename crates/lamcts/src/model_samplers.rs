@@ -1,7 +1,7 @@
 //! The model-based samplers of the LA-MCTS code: GP-EI (`propose_samples_bo`)
 //! and TuRBO-1 (`propose_samples_turbo`) inside the selected region.
 
-use crate::region_ei::{propose_ei_in_region, region_sobol_samples};
+use crate::region_ei::{propose_ei_in_region, region_sobol_samples, ProbeTest, RegionTest};
 use searchkit::baselines::{incumbent_mean, Turbo1, TurboConfig};
 use searchkit::learn::{GpConfig, RefitSchedule};
 use searchkit::optimizer::{Evaluated, Optimizer};
@@ -19,11 +19,54 @@ fn unit_data(ctx: &LeafContext<'_>) -> (Vec<Vec<f64>>, Vec<f64>) {
     (xs, ys)
 }
 
-/// Which unit-cube points lie in the selected region (one batched test of
-/// the path's classifiers).
-fn in_region(ctx: &LeafContext<'_>, us: &[Vec<f64>]) -> Vec<bool> {
-    let xs: Vec<Vec<f64>> = us.iter().map(|u| ctx.space.from_unit(u)).collect();
-    ctx.region.contains_batch(&xs)
+/// The selected region as the region samplers test it: unit-cube points,
+/// mapped into the space, against the path's classifiers (one batched test).
+struct LeafRegion<'c, 'a>(&'c LeafContext<'a>);
+
+impl RegionTest for LeafRegion<'_, '_> {
+    fn contains(&self, us: &[Vec<f64>]) -> Vec<bool> {
+        let xs: Vec<Vec<f64>> = us.iter().map(|u| self.0.space.from_unit(u)).collect();
+        self.0.region.contains_batch(&xs)
+    }
+
+    /// Unclipped boxes test their probes through [`Region::probes`]: the
+    /// probe `centre + l (u - 1/2)` is `from_unit(centre) + l v` in the
+    /// space with `v = (upper - lower) (u - 1/2)`, so the classifiers
+    /// expand their distances once per seed. `from_unit` and the box's
+    /// placement round each coordinate by at most about 12 eps times
+    /// `|lower| + |upper|`; 32 is the margin given.
+    fn box_probes<'b>(&'b self, centre: &[f64], base: &[Vec<f64>]) -> ProbeTest<'b> {
+        let space = self.0.space;
+        let span: Vec<f64> = space
+            .lower
+            .iter()
+            .zip(&space.upper)
+            .map(|(l, h)| h - l)
+            .collect();
+        let dirs: Vec<Vec<f64>> = base
+            .iter()
+            .map(|u| u.iter().zip(&span).map(|(u, s)| s * (u - 0.5)).collect())
+            .collect();
+        let bound = space
+            .lower
+            .iter()
+            .zip(&space.upper)
+            .fold(0.0f64, |m, (l, h)| m.max(l.abs() + h.abs()));
+        let probes =
+            self.0
+                .region
+                .probes(&space.from_unit(centre), &dirs, 32.0 * f64::EPSILON * bound);
+        let c = centre.to_vec();
+        let n_probes = base.len();
+        Box::new(move |l, us| {
+            let clipped = c.iter().any(|v| v - l / 2.0 < 0.0 || v + l / 2.0 > 1.0);
+            if clipped || us.len() != n_probes {
+                return self.contains(us);
+            }
+            let xs: Vec<Vec<f64>> = us.iter().map(|u| space.from_unit(u)).collect();
+            probes.contains(l, &xs)
+        })
+    }
 }
 
 /// The selected leaf's samples, in the unit cube: the centres candidates
@@ -122,7 +165,7 @@ impl LeafSampler for BoRegion {
             return RandomRegion::default().propose(ctx, rng);
         };
         let seeds = leaf_seeds(ctx, &xs);
-        let inside = |us: &[Vec<f64>]| in_region(ctx, us);
+        let inside = LeafRegion(ctx);
         let incumbent = incumbent_mean(&gp, &seeds);
         propose_ei_in_region(
             &gp,
@@ -198,7 +241,7 @@ impl LeafSampler for TurboRegion {
         }
         let (xs, _) = unit_data(ctx);
         let seeds = leaf_seeds(ctx, &xs);
-        let inside = |us: &[Vec<f64>]| in_region(ctx, us);
+        let inside = LeafRegion(ctx);
         let mut init: Vec<Vec<f64>> = region_sobol_samples(&inside, &seeds, self.n_init, rng)
             .into_iter()
             .map(|u| ctx.space.from_unit(&u))

@@ -20,6 +20,31 @@ pub const REGION_POINTS_PER_SEED: usize = 2000;
 /// Points tested while a box grows (see [`region_sobol_samples`]).
 const PROBES: usize = 64;
 
+/// A box's probe test (see [`RegionTest::box_probes`]): side `l`, points.
+pub type ProbeTest<'a> = Box<dyn FnMut(f64, &[Vec<f64>]) -> Vec<bool> + 'a>;
+
+/// Membership of unit-cube points in a region, for [`region_sobol_samples`].
+/// A closure `Fn(&[Vec<f64>]) -> Vec<bool>` is one.
+pub trait RegionTest {
+    /// Whether each point lies in the region.
+    fn contains(&self, us: &[Vec<f64>]) -> Vec<bool>;
+
+    /// The test for the probes of one growing box around `centre`: called
+    /// with the side `l` and the points `centre + l (base[p] - 1/2)`
+    /// (clipped to the cube, as computed), it must answer as
+    /// [`RegionTest::contains`]. The default is `contains`; a region that
+    /// can precompute per centre overrides it.
+    fn box_probes<'a>(&'a self, _centre: &[f64], _base: &[Vec<f64>]) -> ProbeTest<'a> {
+        Box::new(move |_, us| self.contains(us))
+    }
+}
+
+impl<F: Fn(&[Vec<f64>]) -> Vec<bool>> RegionTest for F {
+    fn contains(&self, us: &[Vec<f64>]) -> Vec<bool> {
+        self(us)
+    }
+}
+
 /// Up to `n` points of the unit cube inside `region`, grown around the
 /// in-region samples `seeds` as LA-MCTS's `propose_rand_samples_sobol`
 /// (`LA-MCTS/lamcts/Classifier.py`) does:
@@ -46,7 +71,7 @@ const PROBES: usize = 64;
 /// uniform points ignoring the region). The result can therefore be empty,
 /// but every returned point satisfies `region`.
 pub fn region_sobol_samples(
-    region: &dyn Fn(&[Vec<f64>]) -> Vec<bool>,
+    region: &dyn RegionTest,
     seeds: &[Vec<f64>],
     n: usize,
     rng: &mut Stream,
@@ -66,6 +91,7 @@ pub fn region_sobol_samples(
         };
         let mut l = 1e-4;
         let mut final_box = None;
+        let mut grow = region.box_probes(c, &base[..PROBES.min(base.len())]);
         while l < 1.0 {
             let (lo, hi) = scale(l);
             // Grow on a probe subset (the first Sobol points, which cover the
@@ -77,7 +103,7 @@ pub fn region_sobol_samples(
                 .take(PROBES)
                 .map(|u| place(u, &lo, &hi))
                 .collect();
-            if region(&probes).iter().all(|&k| k) {
+            if grow(l, &probes).iter().all(|&k| k) {
                 l *= 2.0;
                 continue;
             }
@@ -148,8 +174,8 @@ fn place(u: &[f64], lo: &[f64], hi: &[f64]) -> Vec<f64> {
 }
 
 /// The points of `xs` that `region` accepts, in order.
-fn inside(region: &dyn Fn(&[Vec<f64>]) -> Vec<bool>, xs: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-    let keep = region(&xs);
+fn inside(region: &dyn RegionTest, xs: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let keep = region.contains(&xs);
     xs.into_iter()
         .zip(keep)
         .filter_map(|(x, k)| k.then_some(x))
@@ -166,7 +192,7 @@ fn inside(region: &dyn Fn(&[Vec<f64>]) -> Vec<bool>, xs: Vec<Vec<f64>>) -> Vec<V
 /// over its samples and `xi = 0.001`.
 pub fn propose_ei_in_region(
     gp: &Gp,
-    region: &dyn Fn(&[Vec<f64>]) -> Vec<bool>,
+    region: &dyn RegionTest,
     seeds: &[Vec<f64>],
     n_candidates: usize,
     batch: usize,

@@ -1085,47 +1085,104 @@ fn warm_theta(h: &Hyper, layout: &Layout) -> Result<Vec<f64>, GpError> {
 multiversion! {
 /// [`Gp::predict_batch`]'s body, compiled also as an AVX2 copy
 /// ([`crate::simd`]; the same bits).
+///
+/// Why this shape: the variances are `s - |L^-1 k|^2`, an `O(n^2)` product
+/// per point, and at LA-MCTS's 10,000 candidates `L^-1` (8 MB at n = 1,000,
+/// 72 MB at 3,000) was streamed from L3 or memory once per 8 points. Here
+/// [`PREDICT_TILES`] tiles of [`PREDICT_B`] points share each block of
+/// [`PREDICT_R`] rows of `L^-1` while it sits in L2, and a register tile
+/// holds `R x B` running sums. Every `(L^-1 k)_i` is still summed over `j`
+/// in order from 0 and `|.|^2` over `i` in order, without contraction, so
+/// the bits are those of the one-point-at-a-time loop
+/// (`predict_batch_matches_the_unblocked_loop`).
 fn predict_batch_into(gp: &Gp, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-        const B: usize = 8;
+        const B: usize = PREDICT_B;
+        const R: usize = PREDICT_R;
         let n = gp.n;
         let s = gp.hyper.outputscale;
         let mut means = Vec::with_capacity(xs.len());
         let mut vars = Vec::with_capacity(xs.len());
-        // Kernel rows of B query points, interleaved (`kt[i * B + p]`), so the
-        // product with a row of L^-1 is a broadcast-multiply-add over B
-        // independent lanes: vectorises without reassociating any sum, and
-        // each L^-1 entry is loaded once per B points.
-        let mut kt = vec![0.0; n * B];
+        // Kernel rows of B query points, interleaved per tile
+        // (`kt[t * n * B + i * B + p]`), so a row of L^-1 times a tile is a
+        // broadcast-multiply-add over B independent lanes.
+        let mut kt = vec![0.0; PREDICT_TILES * n * B];
         let mut row = vec![0.0; n];
-        for chunk in xs.chunks(B) {
-            for (p, x) in chunk.iter().enumerate() {
+        for block in xs.chunks(B * PREDICT_TILES) {
+            let tiles = block.len().div_ceil(B);
+            for (q, x) in block.iter().enumerate() {
                 gp.cross(x, &mut row, None);
                 means.push(gp.y_mean + gp.y_std * dot(&row, &gp.alpha));
+                let (t, p) = (q / B, q % B);
                 for (i, v) in row.iter().enumerate() {
-                    kt[i * B + p] = *v;
+                    kt[t * n * B + i * B + p] = *v;
                 }
             }
-            let mut quad = [0.0f64; B];
-            for i in 0..n {
-                let li = &gp.linv[i * n..i * n + i + 1];
-                let mut acc = [0.0f64; B];
-                for (a, b) in li.iter().zip(kt.chunks_exact(B)) {
-                    let b: &[f64; B] = b.try_into().expect("chunk of B");
-                    for p in 0..B {
-                        acc[p] += a * b[p];
+            let mut quad = vec![[0.0f64; B]; tiles];
+            let full = n / R * R;
+            for i0 in (0..full).step_by(R) {
+                let li: [&[f64]; R] =
+                    std::array::from_fn(|r| &gp.linv[(i0 + r) * n..(i0 + r) * n + i0 + r + 1]);
+                for (t, qt) in quad.iter_mut().enumerate() {
+                    let k = &kt[t * n * B..(t + 1) * n * B];
+                    let mut acc = [[0.0f64; B]; R];
+                    // Columns every row of the block has, then the triangle.
+                    let heads: [&[f64]; R] = std::array::from_fn(|r| &li[r][..i0]);
+                    for (j, kj) in k[..i0 * B].chunks_exact(B).enumerate() {
+                        let kj: &[f64; B] = kj.try_into().expect("chunk of B");
+                        for (accr, head) in acc.iter_mut().zip(&heads) {
+                            let l = head[j];
+                            for p in 0..B {
+                                accr[p] += l * kj[p];
+                            }
+                        }
+                    }
+                    for j in i0..i0 + R {
+                        let kj: &[f64; B] = k[j * B..j * B + B].try_into().expect("chunk of B");
+                        for r in j - i0..R {
+                            let l = li[r][j];
+                            for p in 0..B {
+                                acc[r][p] += l * kj[p];
+                            }
+                        }
+                    }
+                    for accr in &acc {
+                        for p in 0..B {
+                            qt[p] += accr[p] * accr[p];
+                        }
                     }
                 }
-                for p in 0..B {
-                    quad[p] += acc[p] * acc[p];
+            }
+            for i in full..n {
+                let li = &gp.linv[i * n..i * n + i + 1];
+                for (t, qt) in quad.iter_mut().enumerate() {
+                    let k = &kt[t * n * B..(t + 1) * n * B];
+                    let mut acc = [0.0f64; B];
+                    for (a, kj) in li.iter().zip(k.chunks_exact(B)) {
+                        for p in 0..B {
+                            acc[p] += a * kj[p];
+                        }
+                    }
+                    for p in 0..B {
+                        qt[p] += acc[p] * acc[p];
+                    }
                 }
             }
-            for q in &quad[..chunk.len()] {
-                vars.push(gp.y_std * gp.y_std * (s - q).max(0.0));
+            for (q, _) in block.iter().enumerate() {
+                let v = quad[q / B][q % B];
+                vars.push(gp.y_std * gp.y_std * (s - v).max(0.0));
             }
         }
         (means, vars)
 }
 }
+
+/// Points per register tile of [`predict_batch_into`].
+const PREDICT_B: usize = 8;
+/// Rows of `L^-1` per register tile of [`predict_batch_into`].
+const PREDICT_R: usize = 4;
+/// Tiles that share each block of `L^-1` rows in [`predict_batch_into`]
+/// (64 points: 4 rows of `L^-1` at n = 3,000 are 96 KB, in L2).
+const PREDICT_TILES: usize = 8;
 
 /// Hyperparameters carried across fits on slowly growing data (BO loops):
 /// a full fit on every `refit_every`-th call, the last hyperparameters
@@ -1993,6 +2050,84 @@ mod blocked_tests {
     }
 
     #[test]
+    fn predict_batch_matches_the_unblocked_loop() {
+        for (n, q) in [
+            (1usize, 3usize),
+            (3, 70),
+            (4, 8),
+            (9, 64),
+            (23, 129),
+            (61, 200),
+        ] {
+            let mut rng = Stream::root("gp-predict-blocked").child_n("n", n as u64);
+            let mut pts = |m: usize| -> Vec<Vec<f64>> {
+                (0..m)
+                    .map(|_| (0..3).map(|_| rng.uniform()).collect())
+                    .collect()
+            };
+            let (x, qs) = (pts(n), pts(q));
+            let y: Vec<f64> = x.iter().map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
+            let gp = Gp::fit(&x, &y, &GpConfig::default(), &mut Stream::root("fit")).unwrap();
+            let bits = |(m, v): (Vec<f64>, Vec<f64>)| -> Vec<u64> {
+                m.iter().chain(&v).map(|v| v.to_bits()).collect()
+            };
+            let want = bits(predict_batch_unblocked(&gp, &qs));
+            for wide in [false, true] {
+                crate::simd::set_enabled(wide);
+                assert_eq!(
+                    bits(gp.predict_batch(&qs)),
+                    want,
+                    "n = {n}, q = {q}, wide {wide}"
+                );
+            }
+            crate::simd::set_enabled(true);
+        }
+    }
+
+    /// The variance loop before blocking (one point at a time against each
+    /// row of `L^-1`): the reference the blocked one must match bit for bit.
+    fn predict_batch_unblocked(gp: &Gp, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+        const B: usize = 8;
+        let n = gp.n;
+        let s = gp.hyper.outputscale;
+        let mut means = Vec::with_capacity(xs.len());
+        let mut vars = Vec::with_capacity(xs.len());
+        // Kernel rows of B query points, interleaved (`kt[i * B + p]`), so the
+        // product with a row of L^-1 is a broadcast-multiply-add over B
+        // independent lanes: vectorises without reassociating any sum, and
+        // each L^-1 entry is loaded once per B points.
+        let mut kt = vec![0.0; n * B];
+        let mut row = vec![0.0; n];
+        for chunk in xs.chunks(B) {
+            for (p, x) in chunk.iter().enumerate() {
+                gp.cross(x, &mut row, None);
+                means.push(gp.y_mean + gp.y_std * dot(&row, &gp.alpha));
+                for (i, v) in row.iter().enumerate() {
+                    kt[i * B + p] = *v;
+                }
+            }
+            let mut quad = [0.0f64; B];
+            for i in 0..n {
+                let li = &gp.linv[i * n..i * n + i + 1];
+                let mut acc = [0.0f64; B];
+                for (a, b) in li.iter().zip(kt.chunks_exact(B)) {
+                    let b: &[f64; B] = b.try_into().expect("chunk of B");
+                    for p in 0..B {
+                        acc[p] += a * b[p];
+                    }
+                }
+                for p in 0..B {
+                    quad[p] += acc[p] * acc[p];
+                }
+            }
+            for q in &quad[..chunk.len()] {
+                vars.push(gp.y_std * gp.y_std * (s - q).max(0.0));
+            }
+        }
+        (means, vars)
+    }
+
+    #[test]
     fn gp_blocked_factorisations_invert_k() {
         let mut rng = Stream::root("gp-blocked");
         for n in [1, 3, 4, 9, 22] {
@@ -2276,6 +2411,15 @@ mod kernel_timing {
                 g[layout.len()] = f;
             });
             eprintln!("nlml+grad   {t:?} {:x}", hash(&g));
+            // 10,000 candidates, as LA-MCTS-BO ranks per iteration.
+            let gp = Gp::with_hyperparameters(&x, &y, hyp.clone()).unwrap();
+            let mut rng = Stream::root("gp-kernel-timing-cands");
+            let qs: Vec<Vec<f64>> = (0..10_000)
+                .map(|_| (0..d).map(|_| rng.uniform()).collect())
+                .collect();
+            let mut mv = (Vec::new(), Vec::new());
+            let t = best(&mut || mv = gp.predict_batch(&qs));
+            eprintln!("predict10k  {t:?} {:x} {:x}", hash(&mv.0), hash(&mv.1));
         }
         crate::simd::set_enabled(true);
     }

@@ -5,7 +5,7 @@ pub mod kmeans;
 pub mod svm;
 
 pub use kmeans::{KMeans, KMeansFit};
-pub use svm::{Gamma, Kernel, KernelKind, Svc, SvcParams, SvmError};
+pub use svm::{Gamma, Kernel, KernelKind, RbfProbes, Svc, SvcParams, SvmError};
 pub mod acquisition;
 pub mod gp;
 pub mod lbfgs;

@@ -292,6 +292,150 @@ fn predict_many_rbf(svc: &Svc, xs: &[&[f64]]) -> Vec<bool> {
 }
 }
 
+/// RBF terms at scaled probes, factored once per centre: for
+/// `x = centre + l v_p`, `|x - sv_i|^2 = D_i + 2 l P_pi + l^2 Q_p` with
+/// `D_i = |centre - sv_i|^2`, `P_pi = v_p . (centre - sv_i)`,
+/// `Q_p = |v_p|^2`, so a term is
+/// `c_i exp(-g D_i) * exp(-2 g l P_pi) * exp(-g l^2 Q_p)` ([`Svc::rbf_probes`]).
+/// The middle factor at `2l` is the square of the one at `l`.
+///
+/// Why: LA-MCTS grows a box around each of hundreds of seeds by doubling its
+/// side, testing the same 64 probe directions at every doubling (about 9
+/// per seed). The distances and an `exp` per term were most of its cost;
+/// here the distances are paid once per seed, and a doubling costs one
+/// multiplication per term, with a fresh `exp` every [`PROBE_SQUARINGS`]
+/// doublings to keep the squared rounding small. Signs come with a proven
+/// error bound against [`Svc::decision_function`] at the points actually
+/// tested; where the margin does not exceed it, the exact path decides.
+#[derive(Debug)]
+pub struct RbfProbes<'a> {
+    svc: &'a Svc,
+    gamma: f64,
+    /// `c_i exp(-g D_i)`, and `max_i sqrt(D_i)` for the error bound.
+    ce: Vec<f64>,
+    sd_max: f64,
+    /// `P_pi`, probe-major (`p * n_sv + i`).
+    pp: Vec<f64>,
+    /// `Q_p` and `sqrt(Q_p)`.
+    q: Vec<f64>,
+    sq: Vec<f64>,
+    /// Bound on how far (Euclidean) a tested point may sit from the ideal
+    /// `centre + l v_p` by rounding (see [`Svc::rbf_probes`]).
+    eta: f64,
+    /// Per probe: `exp(-2 g l P_pi)` for all `i`, the `l` it holds (0: none
+    /// yet) and the squarings since its last fresh `exp`.
+    f: std::cell::RefCell<(Vec<f64>, Vec<f64>, Vec<u32>)>,
+}
+
+/// Doublings a probe's factors are carried by squaring before a fresh
+/// `exp`: each squaring doubles their relative error, so after `k` it is
+/// at most `2^k` times [`EXP_REL_ERR`] and a few eps.
+const PROBE_SQUARINGS: u32 = 4;
+
+multiversion! {
+/// `exp(k P_pi)` (`k = -2 g l`) afresh for one probe's row, either sign.
+fn probe_factors_fresh(f: &mut [f64], p: &[f64], k: f64) {
+        for (fi, &pi) in f.iter_mut().zip(p) {
+            let y = k * pi;
+            *fi = if y <= 0.0 { exp_neg(-y) } else { 1.0 / exp_neg(y) };
+        }
+}
+}
+
+multiversion! {
+/// Square a probe's factors in place `k` times (`l` doubled `k` times).
+fn probe_factors_square(f: &mut [f64], k: u32) {
+        for _ in 0..k {
+            f.iter_mut().for_each(|v| *v *= *v);
+        }
+}
+}
+
+multiversion! {
+/// `(sum_i ce_i f_i, sum_i |ce_i f_i|)`.
+fn probe_sums(ce: &[f64], f: &[f64]) -> (f64, f64) {
+        let (mut sum, mut sum_abs) = ([0.0f64; 4], [0.0f64; 4]);
+        let (cc, fc) = (ce.chunks_exact(4), f.chunks_exact(4));
+        let (cr, fr) = (cc.remainder(), fc.remainder());
+        for (c4, f4) in cc.zip(fc) {
+            for k in 0..4 {
+                let t = c4[k] * f4[k];
+                sum[k] += t;
+                sum_abs[k] += t.abs();
+            }
+        }
+        for (k, (c, f)) in cr.iter().zip(fr).enumerate() {
+            let t = c * f;
+            sum[k] += t;
+            sum_abs[k] += t.abs();
+        }
+        ((sum[0] + sum[1]) + (sum[2] + sum[3]), (sum_abs[0] + sum_abs[1]) + (sum_abs[2] + sum_abs[3]))
+}
+}
+
+impl RbfProbes<'_> {
+    /// [`Svc::predict`] at each of `points`, where `points[k]` is the point
+    /// `centre + l v_{idx[k]}` as the caller computed it (within the
+    /// `coord_err` given to [`Svc::rbf_probes`] per coordinate): the same
+    /// answers, the exact path deciding where the bound does not.
+    pub fn predict(&self, l: f64, idx: &[usize], points: &[&[f64]]) -> Vec<bool> {
+        debug_assert_eq!(idx.len(), points.len());
+        let svc = self.svc;
+        let n = svc.coef.len();
+        let eps = f64::EPSILON;
+        let d = svc.dim as f64;
+        // Every sum is within (n + 2) eps sum |t| of the exact one, in any
+        // order (ours and decision_function's).
+        let slack_factor = 4.0 * (n as f64 + 2.0) * eps;
+        let mut state = self.f.borrow_mut();
+        let (f, at, squarings) = &mut *state;
+        idx.iter()
+            .zip(points)
+            .map(|(&p, x)| {
+                let row = &mut f[p * n..(p + 1) * n];
+                // Doublings from the held l to this one, if it is one.
+                let mut k = 0u32;
+                let mut held = at[p];
+                while held > 0.0 && held < l && k <= PROBE_SQUARINGS {
+                    held *= 2.0;
+                    k += 1;
+                }
+                if held == l && at[p] > 0.0 && squarings[p] + k <= PROBE_SQUARINGS {
+                    probe_factors_square(row, k);
+                    squarings[p] += k;
+                } else {
+                    probe_factors_fresh(row, &self.pp[p * n..(p + 1) * n], -2.0 * self.gamma * l);
+                    squarings[p] = 0;
+                }
+                at[p] = l;
+                let g = exp_neg(self.gamma * l * l * self.q[p]);
+                let (sum, sum_abs) = probe_sums(&self.ce, row);
+                let (near, near_abs) = (g * sum, g * sum_abs);
+                // Relative error of a term against c_i exp(-g |x - sv_i|^2)
+                // at the tested x: the exps (each within EXP_REL_ERR, the
+                // carried one doubled per squaring), the products, and the
+                // arguments' error e (see Svc::rbf_probes), a factor exp(e).
+                let r_sd = self.sd_max + l * self.sq[p] + self.eta;
+                let e = self.gamma
+                    * (8.0 * (d + 4.0) * eps * r_sd * r_sd
+                        + 2.0 * r_sd * self.eta
+                        + self.eta * self.eta);
+                let carried = f64::from(1u32 << squarings[p]) * (EXP_REL_ERR + 4.0 * eps);
+                let r = 2.0 * EXP_REL_ERR + carried + 8.0 * eps + 1.001 * e;
+                let margin = near - svc.rho;
+                let slack = slack_factor * (near_abs * (1.0 + r) + svc.rho.abs())
+                    + 1.1 * r * near_abs
+                    + EXP_FLOOR * svc.coef_abs;
+                if near.is_finite() && near_abs.is_finite() && e < 1e-3 && margin.abs() > slack {
+                    margin > 0.0
+                } else {
+                    svc.decision_function(x) > 0.0
+                }
+            })
+            .collect()
+    }
+}
+
 /// Kernel-row cache budget (bytes); libsvm/scikit-learn default to 200 MB.
 const CACHE_BYTES: usize = 256 << 20;
 /// Bound on the relative error of [`exp_neg`] against libm's `exp`, with a
@@ -501,6 +645,72 @@ impl Svc {
             + EXP_FLOOR * self.coef_abs;
         let margin = near - self.rho;
         (margin.abs() > slack).then_some(margin > 0.0)
+    }
+
+    /// The expanded distances of probes `centre + l dirs[p]` for
+    /// [`RbfProbes::predict`] at any scale `l`; `None` unless this is an RBF
+    /// machine. `coord_err` bounds, per coordinate, how far a point the
+    /// caller will test may sit from `centre + l dirs[p]` by rounding.
+    pub fn rbf_probes(
+        &self,
+        centre: &[f64],
+        dirs: &[Vec<f64>],
+        coord_err: f64,
+    ) -> Option<RbfProbes<'_>> {
+        let (Kernel::Rbf { gamma }, None) = (self.kernel, &self.w) else {
+            return None;
+        };
+        let (n, d) = (self.coef.len(), self.dim);
+        if centre.len() != d
+            || dirs.iter().any(|v| v.len() != d)
+            || coord_err.is_nan()
+            || coord_err < 0.0
+        {
+            return None;
+        }
+        // centre - sv_i by dimension (unit stride over the support vectors).
+        let mut gt = vec![0.0f64; d * n];
+        let mut dd = vec![0.0f64; n];
+        for (j, col) in self.svt.chunks_exact(n.max(1)).enumerate() {
+            let (cj, g) = (centre[j], &mut gt[j * n..(j + 1) * n]);
+            for ((gi, di), v) in g.iter_mut().zip(dd.iter_mut()).zip(col) {
+                let t = cj - v;
+                *gi = t;
+                *di += t * t;
+            }
+        }
+        let mut pp = vec![0.0f64; dirs.len() * n];
+        for (v, row) in dirs.iter().zip(pp.chunks_exact_mut(n.max(1))) {
+            for (vj, g) in v.iter().zip(gt.chunks_exact(n.max(1))) {
+                for (r, gi) in row.iter_mut().zip(g) {
+                    *r += vj * gi;
+                }
+            }
+        }
+        let q: Vec<f64> = dirs.iter().map(|v| v.iter().map(|a| a * a).sum()).collect();
+        let sq = q.iter().map(|v: &f64| v.sqrt() * (1.0 + 1e-12)).collect();
+        let sd_max = dd.iter().fold(0.0f64, |m, v| m.max(v.sqrt())) * (1.0 + 1e-12);
+        let eta = (d as f64).sqrt() * coord_err;
+        if !(dd.iter().chain(&pp).chain(&q).all(|v| v.is_finite()) && eta.is_finite()) {
+            return None;
+        }
+        let ce = dd
+            .iter()
+            .zip(&self.coef)
+            .map(|(di, c)| c * exp_neg(gamma * di))
+            .collect();
+        let probes = dirs.len();
+        Some(RbfProbes {
+            svc: self,
+            gamma,
+            ce,
+            sd_max,
+            pp,
+            q,
+            sq,
+            eta,
+            f: std::cell::RefCell::new((vec![0.0; probes * n], vec![0.0; probes], vec![0; probes])),
+        })
     }
 
     /// [`Svc::predict`] for many points.
@@ -1211,6 +1421,87 @@ mod tests {
     /// The banded RBF sign agrees with the full decision function, on the
     /// LA-MCTS shape (20-d, unscaled box, gamma auto) and on xor, at random
     /// points and at points near the support vectors.
+    /// Probes tested through [`Svc::rbf_probes`] get exactly
+    /// [`Svc::predict`]'s answers: doublings in order (squared factors),
+    /// skipped doublings (probes left out at some scales), scales that are
+    /// not doublings (fresh factors), centres on and off the boundary.
+    #[test]
+    fn rbf_probes_answer_as_predict() {
+        let mut rng = Stream::root("rbf-probes");
+        let d = 6;
+        let x: Vec<Vec<f64>> = (0..160)
+            .map(|_| (0..d).map(|_| rng.uniform() * 15.0 - 5.0).collect())
+            .collect();
+        let labels: Vec<bool> = x
+            .iter()
+            .map(|p| (p[0] * 0.7).sin() + 0.1 * p[1] > 0.2)
+            .collect();
+        let params = SvcParams {
+            gamma: Gamma::Auto,
+            ..SvcParams::default()
+        };
+        let svc = Svc::fit(&params, &x, &labels).unwrap();
+        let (lo, hi) = (-5.0f64, 10.0f64);
+        let (mut agree, mut total) = (0usize, 0usize);
+        for c in 0..40 {
+            // Unit-cube centres; every 4th on a training point (a seed).
+            let cu: Vec<f64> = if c % 4 == 0 {
+                x[c].iter().map(|v| (v - lo) / (hi - lo)).collect()
+            } else {
+                (0..d).map(|_| rng.uniform()).collect()
+            };
+            let base: Vec<Vec<f64>> = (0..64)
+                .map(|_| (0..d).map(|_| rng.uniform()).collect())
+                .collect();
+            let from_unit =
+                |u: &[f64]| -> Vec<f64> { u.iter().map(|u| lo + u * (hi - lo)).collect() };
+            let dirs: Vec<Vec<f64>> = base
+                .iter()
+                .map(|u| u.iter().map(|u| (hi - lo) * (u - 0.5)).collect())
+                .collect();
+            let pr = svc
+                .rbf_probes(
+                    &from_unit(&cu),
+                    &dirs,
+                    32.0 * f64::EPSILON * (lo.abs() + hi.abs()),
+                )
+                .unwrap();
+            let mut l = 1e-4;
+            let mut step = 0;
+            while l < 1.0 {
+                // Some probes sit out some scales; one scale is not a doubling.
+                let idx: Vec<usize> = (0..64)
+                    .filter(|p| (p + step) % 3 != 0 || step < 2)
+                    .collect();
+                let pts: Vec<Vec<f64>> = idx
+                    .iter()
+                    .map(|&p| {
+                        let u: Vec<f64> = cu
+                            .iter()
+                            .zip(&base[p])
+                            .map(|(c, b)| {
+                                let (a, z) = (c - l / 2.0, c + l / 2.0);
+                                a + (z - a) * b
+                            })
+                            .collect();
+                        from_unit(&u)
+                    })
+                    .collect();
+                let refs: Vec<&[f64]> = pts.iter().map(Vec::as_slice).collect();
+                let got = pr.predict(l, &idx, &refs);
+                for (g, x) in got.iter().zip(&pts) {
+                    assert_eq!(*g, svc.predict(x), "centre {c}, l {l}");
+                    agree += usize::from(*g == svc.predict(x));
+                    total += 1;
+                }
+                step += 1;
+                l = if step == 7 { l * 1.5 } else { l * 2.0 };
+            }
+        }
+        assert_eq!(agree, total);
+        assert!(total > 10_000, "{total}");
+    }
+
     #[test]
     fn exp_neg_is_accurate() {
         let mut worst = 0.0f64;

@@ -101,7 +101,7 @@ use std::sync::Arc;
 use crate::learn::{KMeans, Svc, SvcParams};
 use crate::rng::Stream;
 
-pub use region::{Region, RegionSampling};
+pub use region::{Region, RegionProbes, RegionSampling};
 pub use samplers::{
     rank_by_point_hypervolume, CmaEsMode, CmaEsRegion, CmaEsSettings, CmaPool, CmaStart, CmaTell,
     FreshCmaEs, RandomDraw, RandomRegion,
@@ -199,6 +199,33 @@ pub trait Boundary: Send + Sync + std::fmt::Debug {
     /// cheaper than its points one by one; the answers must not change).
     fn predict_many(&self, xs: &[&[f64]]) -> Vec<bool> {
         xs.iter().map(|x| self.predict(x)).collect()
+    }
+
+    /// A tester of the probes `centre + l dirs[p]` at any scale `l`, for
+    /// boundaries that can precompute per centre ([`Svc::rbf_probes`]);
+    /// `None` (the default) tests the points with
+    /// [`Boundary::predict_many`]. `coord_err` bounds, per coordinate, how
+    /// far a tested point may sit from `centre + l dirs[p]` by rounding.
+    fn probes<'a>(
+        &'a self,
+        _centre: &[f64],
+        _dirs: &[Vec<f64>],
+        _coord_err: f64,
+    ) -> Option<Box<dyn ProbeTest + 'a>> {
+        None
+    }
+}
+
+/// Answers of [`Boundary::predict`] at scaled probes (see
+/// [`Boundary::probes`]): `points[k]` is the tested point
+/// `centre + l dirs[idx[k]]`; the answers must be `predict(points[k])`.
+pub trait ProbeTest {
+    fn predict(&self, l: f64, idx: &[usize], points: &[&[f64]]) -> Vec<bool>;
+}
+
+impl ProbeTest for crate::learn::svm::RbfProbes<'_> {
+    fn predict(&self, l: f64, idx: &[usize], points: &[&[f64]]) -> Vec<bool> {
+        crate::learn::svm::RbfProbes::predict(self, l, idx, points)
     }
 }
 
@@ -323,6 +350,16 @@ impl Boundary for Svc {
 
     fn predict_many(&self, xs: &[&[f64]]) -> Vec<bool> {
         Svc::predict_many(self, xs)
+    }
+
+    fn probes<'a>(
+        &'a self,
+        centre: &[f64],
+        dirs: &[Vec<f64>],
+        coord_err: f64,
+    ) -> Option<Box<dyn ProbeTest + 'a>> {
+        self.rbf_probes(centre, dirs, coord_err)
+            .map(|p| Box::new(p) as Box<dyn ProbeTest + 'a>)
     }
 }
 

@@ -124,6 +124,21 @@ impl Region {
         out
     }
 
+    /// A tester of probes `centre + l dirs[p]` at growing scales `l` (the
+    /// boxes LA-MCTS grows around its seeds): each classifier that can
+    /// ([`Boundary::probes`]) precomputes per centre once, on first use.
+    pub fn probes(&self, centre: &[f64], dirs: &[Vec<f64>], coord_err: f64) -> RegionProbes<'_> {
+        RegionProbes {
+            region: self,
+            centre: centre.to_vec(),
+            dirs: dirs.to_vec(),
+            coord_err,
+            testers: (0..self.path.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+        }
+    }
+
     /// The points of `xs` inside the region, in order.
     pub fn filter(&self, xs: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
         let keep = self.contains_batch(&xs);
@@ -355,5 +370,50 @@ impl Region {
         } else {
             found
         }
+    }
+}
+
+/// [`Region::probes`]: [`Region::contains_batch`] for the probes of one
+/// centre at any scale, the same answers.
+pub struct RegionProbes<'a> {
+    region: &'a Region,
+    centre: Vec<f64>,
+    dirs: Vec<Vec<f64>>,
+    coord_err: f64,
+    #[allow(clippy::type_complexity)]
+    testers: Vec<std::cell::OnceCell<Option<Box<dyn super::ProbeTest + 'a>>>>,
+}
+
+impl RegionProbes<'_> {
+    /// Whether each `points[p]` (the point `centre + l dirs[p]` as the
+    /// caller computed it) lies in the region; as [`Region::contains_batch`],
+    /// deepest classifier first.
+    pub fn contains(&self, l: f64, points: &[Vec<f64>]) -> Vec<bool> {
+        assert_eq!(points.len(), self.dirs.len(), "one point per direction");
+        let mut alive: Vec<usize> = (0..points.len()).collect();
+        for (k, (_, side, b)) in self.region.path.iter().enumerate().rev() {
+            let pts: Vec<&[f64]> = alive.iter().map(|&i| points[i].as_slice()).collect();
+            let tester = self.testers[k].get_or_init(|| {
+                let b: &dyn Boundary = b.as_ref();
+                b.probes(&self.centre, &self.dirs, self.coord_err)
+            });
+            let got = match tester {
+                Some(t) => t.predict(l, &alive, &pts),
+                None => b.predict_many(&pts),
+            };
+            let mut j = 0;
+            alive.retain(|_| {
+                j += 1;
+                got[j - 1] == *side
+            });
+            if alive.is_empty() {
+                break;
+            }
+        }
+        let mut out = vec![false; points.len()];
+        for i in alive {
+            out[i] = true;
+        }
+        out
     }
 }

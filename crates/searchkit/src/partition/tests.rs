@@ -742,3 +742,45 @@ fn fresh_cmaes_pool_is_the_leaf_or_its_parent() {
     assert!(near(&propose(CmaPool::Parent)[0], root_best));
     assert_eq!(FreshCmaEs::default().pool, CmaPool::Leaf);
 }
+
+/// [`Region::probes`] answers as [`Region::contains_batch`] on a path of RBF
+/// machines (their probes) and a plain boundary (tested point by point).
+#[test]
+fn region_probes_answer_as_contains_batch() {
+    let mut rng = Stream::root("region-probes");
+    let d = 4;
+    let x: Vec<Vec<f64>> = (0..120)
+        .map(|_| (0..d).map(|_| rng.uniform()).collect())
+        .collect();
+    let fit = |f: &dyn Fn(&[f64]) -> bool| -> Arc<dyn Boundary> {
+        let labels: Vec<bool> = x.iter().map(|p| f(p)).collect();
+        Arc::new(crate::learn::Svc::fit(&crate::learn::SvcParams::default(), &x, &labels).unwrap())
+    };
+    let a = fit(&|p| (p[0] - 0.4).powi(2) + (p[1] - 0.5).powi(2) < 0.12);
+    let b = fit(&|p| p[2] + 0.3 * p[3] > 0.35);
+    let region = Region::new(
+        3,
+        vec![(0, true, a), (1, false, b), (2, true, Arc::new(Below(0.9)))],
+        vec![],
+    );
+    for c in 0..12 {
+        let centre: Vec<f64> = (0..d).map(|_| 0.2 + 0.6 * rng.uniform()).collect();
+        let dirs: Vec<Vec<f64>> = (0..64)
+            .map(|_| (0..d).map(|_| rng.uniform() - 0.5).collect())
+            .collect();
+        let probes = region.probes(&centre, &dirs, 32.0 * f64::EPSILON);
+        let mut l = 1e-3;
+        while l < 2.0 {
+            let pts: Vec<Vec<f64>> = dirs
+                .iter()
+                .map(|v| centre.iter().zip(v).map(|(c, v)| c + l * v).collect())
+                .collect();
+            assert_eq!(
+                probes.contains(l, &pts),
+                region.contains_batch(&pts),
+                "centre {c}, l {l}"
+            );
+            l *= 2.0;
+        }
+    }
+}
