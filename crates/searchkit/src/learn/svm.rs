@@ -330,7 +330,7 @@ pub struct RbfProbes<'a> {
 /// Doublings a probe's factors are carried by squaring before a fresh
 /// `exp`: each squaring doubles their relative error, so after `k` it is
 /// at most `2^k` times [`EXP_REL_ERR`] and a few eps.
-const PROBE_SQUARINGS: u32 = 4;
+const PROBE_SQUARINGS: u32 = 10;
 
 multiversion! {
 /// `exp(k P_pi)` (`k = -2 g l`) afresh for one probe's row, either sign.
