@@ -58,7 +58,10 @@ impl<F: Fn(&[Vec<f64>]) -> Vec<bool>> RegionTest for F {
 /// uniform `n`-subset is drawn by testing the final boxes' points in a
 /// uniformly random order until `n` are inside (the same distribution as
 /// filtering every box and then subsampling, for a fraction of the
-/// classifier calls when there are many seeds).
+/// classifier calls when there are many seeds). The probes of a seed's
+/// doublings are tested through [`RegionTest::box_probes`], so a region of
+/// RBF machines pays their distances once per seed, not once per doubling
+/// (the same answers; `searchkit::partition::Region::probes`).
 ///
 /// Differences from the reference, all at its edge cases: each seed is used
 /// once as a centre (the reference draws centres at random, with
