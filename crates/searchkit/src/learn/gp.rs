@@ -845,20 +845,8 @@ fn scaled_transpose(data: &Data, inv_ls2: &[f64], xt: &mut [f64]) {
     }
 }
 
-/// [`kernel_rows_into`] for every row.
-fn kernel_lower_into(
-    n: usize,
-    xt: &[f64],
-    outputscale: f64,
-    iso: bool,
-    kf: &mut [f64],
-    qf: &mut [f64],
-) {
-    kernel_rows_into(n, xt, outputscale, iso, kf, qf, 0)
-}
-
 multiversion! {
-/// `outputscale * matern` over the lower triangle into `kf`, and into `qf`
+/// `outputscale * matern` over the lower triangle (rows `start..n`) into `kf`, and into `qf`
 /// the factor the length-scale gradient needs: `outputscale * q` (ARD: the
 /// per-dimension squared differences are applied later) or, isotropic,
 /// `outputscale * q * r^2` (then `dK/d log ls = qf` directly, and the
@@ -1014,7 +1002,7 @@ fn nlml_and_grad(
         kinv,
     } = work;
     scaled_transpose(data, &inv_ls2, xt);
-    kernel_lower_into(n, xt, hyp.outputscale, !layout.ard, kf, qf);
+    kernel_rows_into(n, xt, hyp.outputscale, !layout.ard, kf, qf, 0);
     let Some((alpha, log_det, _)) = factorize_into(kf, n, hyp.noise, &data.z, chol, linv, pk)
     else {
         grad.iter_mut().for_each(|g| *g = 0.0);
@@ -1440,7 +1428,7 @@ impl Gp {
         let mut kf = vec![0.0; n * n];
         let mut chol = vec![0.0; n * n];
         // `chol` doubles as the unused derivative buffer before it is overwritten.
-        kernel_lower_into(n, &xt, hyper.outputscale, false, &mut kf, &mut chol);
+        kernel_rows_into(n, &xt, hyper.outputscale, false, &mut kf, &mut chol, 0);
         let mut linv = vec![0.0; n * n];
         let (alpha, log_det, jitter) = factorize_into(
             &kf,
@@ -2182,17 +2170,25 @@ mod blocked_tests {
         }
     }
 
+    /// `n` training points in the unit cube (3-d) with a smooth response,
+    /// and `q` query points.
+    #[allow(clippy::type_complexity)]
+    fn toy_data(label: &str, n: usize, q: usize) -> (Vec<Vec<f64>>, Vec<f64>, Vec<Vec<f64>>) {
+        let mut rng = Stream::root(label);
+        let mut pts = |m: usize| -> Vec<Vec<f64>> {
+            (0..m)
+                .map(|_| (0..3).map(|_| rng.uniform()).collect())
+                .collect()
+        };
+        let (x, qs) = (pts(n), pts(q));
+        let y = x.iter().map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
+        (x, y, qs)
+    }
+
     /// Extending a GP by rows gives the bits of conditioning afresh.
     #[test]
     fn extending_matches_conditioning_afresh() {
-        let mut rng = Stream::root("gp-extend");
-        let x: Vec<Vec<f64>> = (0..61)
-            .map(|_| (0..3).map(|_| rng.uniform()).collect())
-            .collect();
-        let y: Vec<f64> = x.iter().map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
-        let qs: Vec<Vec<f64>> = (0..20)
-            .map(|_| (0..3).map(|_| rng.uniform()).collect())
-            .collect();
+        let (x, y, qs) = toy_data("gp-extend", 61, 20);
         let gp = Gp::fit(
             &x[..30],
             &y[..30],
@@ -2273,14 +2269,7 @@ mod blocked_tests {
             (23, 129),
             (61, 200),
         ] {
-            let mut rng = Stream::root("gp-predict-blocked").child_n("n", n as u64);
-            let mut pts = |m: usize| -> Vec<Vec<f64>> {
-                (0..m)
-                    .map(|_| (0..3).map(|_| rng.uniform()).collect())
-                    .collect()
-            };
-            let (x, qs) = (pts(n), pts(q));
-            let y: Vec<f64> = x.iter().map(|p| (3.0 * p[0]).sin() + p[1] * p[2]).collect();
+            let (x, y, qs) = toy_data(&format!("gp-predict-blocked-{n}"), n, q);
             let gp = Gp::fit(&x, &y, &GpConfig::default(), &mut Stream::root("fit")).unwrap();
             let bits = |(m, v): (Vec<f64>, Vec<f64>)| -> Vec<u64> {
                 m.iter().chain(&v).map(|v| v.to_bits()).collect()
@@ -2353,7 +2342,7 @@ mod blocked_tests {
             let data = check_data(&x, &y, false, true).unwrap();
             let mut w = Work::new(n, d);
             scaled_transpose(&data, &[4.0, 9.0], &mut w.xt);
-            kernel_lower_into(n, &w.xt, 1.3, false, &mut w.kf, &mut w.qf);
+            kernel_rows_into(n, &w.xt, 1.3, false, &mut w.kf, &mut w.qf, 0);
             let (alpha, _, jitter) =
                 factorize_into(&w.kf, n, 1e-3, &data.z, &mut w.chol, &mut w.linv, &mut w.pk)
                     .unwrap();
@@ -2604,7 +2593,7 @@ mod kernel_timing {
             eprintln!("n={n}, AVX2 copies {}", crate::simd::enabled());
             let t = best(&mut || {
                 scaled_transpose(&data, &inv_ls2, &mut w.xt);
-                kernel_lower_into(n, &w.xt, hyp.outputscale, false, &mut w.kf, &mut w.qf);
+                kernel_rows_into(n, &w.xt, hyp.outputscale, false, &mut w.kf, &mut w.qf, 0);
             });
             eprintln!("kernel      {t:?} {:x}", hash(&w.kf));
             let t = best(&mut || {

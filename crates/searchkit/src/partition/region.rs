@@ -104,14 +104,26 @@ impl Region {
     /// sample, then sees only the survivors. The answer does not depend on
     /// the order.
     pub fn contains_batch(&self, xs: &[Vec<f64>]) -> Vec<bool> {
+        self.sift(xs, |k, _, pts| self.path[k].2.predict_many(pts))
+    }
+
+    /// The loop of [`Region::contains_batch`] and [`RegionProbes::contains`]:
+    /// the path's classifiers, deepest first, each asked by `test(k, alive,
+    /// points)` only about the points (indices `alive` into `xs`) that passed
+    /// the ones before it.
+    fn sift(
+        &self,
+        xs: &[Vec<f64>],
+        mut test: impl FnMut(usize, &[usize], &[&[f64]]) -> Vec<bool>,
+    ) -> Vec<bool> {
         let mut alive: Vec<usize> = (0..xs.len()).collect();
-        for (_, side, b) in self.path.iter().rev() {
+        for (k, (_, side, _)) in self.path.iter().enumerate().rev() {
             let pts: Vec<&[f64]> = alive.iter().map(|&i| xs[i].as_slice()).collect();
-            let got = b.predict_many(&pts);
-            let mut k = 0;
+            let got = test(k, &alive, &pts);
+            let mut j = 0;
             alive.retain(|_| {
-                k += 1;
-                got[k - 1] == *side
+                j += 1;
+                got[j - 1] == *side
             });
             if alive.is_empty() {
                 break;
@@ -390,30 +402,16 @@ impl RegionProbes<'_> {
     /// deepest classifier first.
     pub fn contains(&self, l: f64, points: &[Vec<f64>]) -> Vec<bool> {
         assert_eq!(points.len(), self.dirs.len(), "one point per direction");
-        let mut alive: Vec<usize> = (0..points.len()).collect();
-        for (k, (_, side, b)) in self.region.path.iter().enumerate().rev() {
-            let pts: Vec<&[f64]> = alive.iter().map(|&i| points[i].as_slice()).collect();
+        self.region.sift(points, |k, alive, pts| {
+            let b = &self.region.path[k].2;
             let tester = self.testers[k].get_or_init(|| {
                 let b: &dyn Boundary = b.as_ref();
                 b.probes(&self.centre, &self.dirs, self.coord_err)
             });
-            let got = match tester {
-                Some(t) => t.predict(l, &alive, &pts),
-                None => b.predict_many(&pts),
-            };
-            let mut j = 0;
-            alive.retain(|_| {
-                j += 1;
-                got[j - 1] == *side
-            });
-            if alive.is_empty() {
-                break;
+            match tester {
+                Some(t) => t.predict(l, alive, pts),
+                None => b.predict_many(pts),
             }
-        }
-        let mut out = vec![false; points.len()];
-        for i in alive {
-            out[i] = true;
-        }
-        out
+        })
     }
 }
