@@ -56,30 +56,34 @@
 //!
 //! | tree started from | ours | authors' Python | ratio |
 //! |---|---|---|---|
-//! | 1,000 / 3,000 Latin-hypercube samples | 141 ms / 2.8 s | 11.8 / 59.5 s | 84x / 21x |
-//! | the first 1,000 samples of a real run | 2.1 s | 196 s | 94x |
+//! | 1,000 / 3,000 Latin-hypercube samples | 120 ms / 4.6 s | 26.4 / 139 s | 219x / 30x |
+//! | the first 1,000 samples of a real run | 2.2 s | 345 s | 159x |
 //!
-//! (CPU seconds on one core, `cargo xtask bench lamcts-bo`, the authors'
-//! code timed in the same run; its iterations vary 4x.) A real run is the
-//! harder case: its selected leaf holds hundreds of samples the SVM could
-//! not split, and the region sampler grows a box around each. What makes it
-//! fast here: the in-region pool is never built (its uniform subsample is
-//! drawn by testing box points in a random order until enough are inside),
-//! SVM predictions run in batches with a vectorised, error-bounded `exp`
-//! ([`searchkit::learn::Svc`]), the path's classifiers are tried deepest
-//! (cheapest) first, and the exact top-EI search bounds each candidate's
-//! variance from its mean's kernel row. On the Latin-hypercube trees most
-//! of the gain is [`BoRegion`]'s refit schedule (GP hyperparameters refit
-//! every 5th iteration, warm-started). Doing the code's work instead
-//! ([`BoRegion::code`], sampler `bo-code`: its scikit-learn GP refit from
-//! scratch every iteration) an iteration takes 1.08 s at 1,000
-//! Latin-hypercube samples (11x), 2.8 s at the real run's 1,000 (69x), and
-//! 36 s at 3,000 (1.6x: there an `O(n^3)` likelihood costs about as much
-//! as LAPACK's). A whole 1,000-evaluation LA-MCTS-BO run on Ackley-20
+//! (CPU seconds on one core, `cargo xtask bench lamcts-bo --reps 3
+//! --ref-reps 2`, the authors' code timed in the same run on a loaded 2-core
+//! machine; its iterations vary 2x.) A real run is the harder case: its
+//! selected leaf holds hundreds of samples the SVM could not split, and the
+//! region sampler grows a box around each. What makes it fast here: the
+//! in-region pool is never built (its uniform subsample is drawn by testing
+//! box points in a random order until enough are inside); a seed's box
+//! doublings reuse its RBF terms (`searchkit::partition::Region::probes`:
+//! distances once per seed, a doubling squares a factor instead of an
+//! `exp`); other SVM predictions run in batches with a vectorised,
+//! error-bounded `exp` ([`searchkit::learn::Svc`]); the path's classifiers
+//! are tried deepest (cheapest) first; the exact top-EI search bounds each
+//! candidate's variance from its mean's kernel row; and between refits the
+//! GP extends its factorisations instead of redoing them. On the
+//! Latin-hypercube trees most of the gain is [`BoRegion`]'s refit schedule
+//! (GP hyperparameters refit every 5th iteration, warm-started). Doing the
+//! code's work instead ([`BoRegion::code`], sampler `bo-code`: its
+//! scikit-learn GP refit from scratch every iteration) an iteration takes
+//! 2.7 s at 1,000 Latin-hypercube samples (9.9x), 3.3 s at the real run's
+//! 1,000 (104x), and 163 s at 3,000 (0.8x in that run, 1.6x on a quiet
+//! machine: there an `O(n^3)` likelihood costs about as much as LAPACK's).
+//! A whole 1,000-evaluation LA-MCTS-BO run on Ackley-20
 //! (`cargo xtask bench lamcts-ackley20-run`) took 1,026 CPU seconds on a
-//! shared 2-core machine (load 4-6): the later iterations, at ~2 s each,
-//! dominate; about 75% of an iteration is SVM region tests and GP
-//! variances of the candidates (perf).
+//! shared 2-core machine (load 4-6) before the probe factors and the
+//! extended factorisations.
 
 mod model_samplers;
 mod region_ei;
